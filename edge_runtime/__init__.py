@@ -1,0 +1,10 @@
+"""eyegrad's edge runtime: numpy + OpenCV + a TFLite interpreter, never TensorFlow."""
+from .boxes import Box, Face
+from .detector import Detector
+from .errors import EyegradError, InputError, ModelError
+from .features import FEATURE_VERSION, eye_features
+from .results import DetectResult, FaceResult
+
+__all__ = ["Box", "Face", "Detector", "DetectResult", "FaceResult", "EyegradError", "InputError",
+           "ModelError", "FEATURE_VERSION", "eye_features"]
+__version__ = "0.1.0"

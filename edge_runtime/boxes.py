@@ -1,0 +1,38 @@
+"""Immutable box and face types shared by detection, features and results."""
+from __future__ import annotations
+
+from typing import NamedTuple, Tuple
+
+
+class Box(NamedTuple):
+    """An axis-aligned box in image pixels: top-left corner, width and height."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+    @property
+    def center(self) -> Tuple[float, float]:
+        """The box centre as (x, y) floats."""
+        return (self.x + self.w / 2.0, self.y + self.h / 2.0)
+
+    @property
+    def area(self) -> int:
+        return self.w * self.h
+
+    def iou(self, other: "Box") -> float:
+        """Intersection over union with another box (0 when they do not overlap)."""
+        ix = max(0, min(self.x + self.w, other.x + other.w) - max(self.x, other.x))
+        iy = max(0, min(self.y + self.h, other.y + other.h) - max(self.y, other.y))
+        inter = ix * iy
+        union = self.area + other.area - inter
+        return inter / union if union > 0 else 0.0
+
+
+class Face(NamedTuple):
+    """A face box with its two eye boxes (image-left eye first) and where they came from."""
+
+    box: Box
+    eyes: Tuple[Box, Box]
+    eyes_from: str  # "cascade" or "geometry"

@@ -1,0 +1,1 @@
+"""One module per ``eyegrad`` subcommand: ``configure(parser)`` and ``run(args)``."""

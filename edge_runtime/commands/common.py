@@ -1,0 +1,27 @@
+"""Arguments and helpers shared by several subcommands."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Iterator, List
+
+from ..datasets import IMAGE_SUFFIXES, iter_files
+
+
+def add_model_args(p: argparse.ArgumentParser) -> None:
+    """--model and --threads."""
+    p.add_argument("--model", "-m", help="path to an eyegrad .tflite (default: the shipped model)")
+    p.add_argument("--threads", type=int, default=None, help="interpreter threads (default: LiteRT's choice)")
+
+
+def expand_inputs(paths: List[str]) -> Iterator[str]:
+    """Files as given, and the images inside folders (recursive, sorted).
+
+    Paths that do not exist are passed through so that they get an error result.
+    """
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            yield from (str(f) for f in iter_files(p, IMAGE_SUFFIXES))
+        else:
+            yield raw

@@ -1,0 +1,66 @@
+"""Metrics of a model on a folder holding real/ and fake/ images."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+from ..datasets import labelled_files
+from ..detector import Detector
+from ..errors import EyegradError
+from ..metrics import binary_report
+from ..progress import Progress
+from .common import add_model_args
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", metavar="DIR", help="folder with real/ and fake/ (or Real/Fake, df/, training_real/...)")
+    add_model_args(p)
+    p.add_argument("--json", metavar="OUT", help="write the report (DESIGN.md evaluate contract) here")
+
+
+def evaluate(detector: Detector, files: List[Tuple[Path, int]], label: str = "evaluate") -> Dict:
+    """Run the detector over labelled files and build the evaluate report."""
+    labels, scores, decided, per_image = [], [], [], []
+    bar = Progress(len(files), label)
+    for path, y in files:
+        r = detector.detect(str(path))
+        labels.append(y)
+        scores.append(0.5 if r.p_fake is None else r.p_fake)
+        decided.append(r.p_fake is not None)
+        per_image.append({**r.to_dict(), "label": "fake" if y else "real"})
+        bar.update()
+    bar.close()
+    report = binary_report(labels, scores, detector.model.threshold, decided)
+    report["model"] = str(detector.model.path)
+    report["per_image"] = per_image
+    return report
+
+
+def format_report(r: Dict) -> str:
+    c = r["confusion"]
+    return "\n".join([
+        f"images {r['n']}  coverage {r['coverage']:.3f}",
+        f"accuracy {r['accuracy']:.4f}  balanced accuracy {r['balanced_accuracy']:.4f}  ROC-AUC {r['auc']:.4f}",
+        f"precision {r['precision']:.4f}  recall {r['recall']:.4f}  F1 {r['f1']:.4f}",
+        "confusion (fake = positive):",
+        f"              pred real  pred fake",
+        f"  true real   {c['tn']:9d}  {c['fp']:9d}",
+        f"  true fake   {c['fn']:9d}  {c['tp']:9d}",
+    ])
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        files = labelled_files(Path(args.dir))
+    except (ValueError, OSError) as exc:
+        raise EyegradError(str(exc)) from None
+    if not files:
+        raise EyegradError(f"no images under {args.dir}")
+    report = evaluate(Detector(args.model, num_threads=args.threads), files)
+    print(format_report(report))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1))
+        print(f"report written to {args.json}")
+    return 0

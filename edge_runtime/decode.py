@@ -1,0 +1,131 @@
+"""Decode any image source into an 8-bit grayscale numpy array.
+
+Accepts a path, raw bytes or a numpy array. Applies EXIF orientation, converts
+gray/RGB/RGBA/16-bit/palette/CMYK images, and refuses decompression bombs with a
+clear one-line ``InputError``.
+"""
+from __future__ import annotations
+
+import io
+import os
+import struct
+import warnings
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import InputError
+
+ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, np.ndarray]
+
+#: Largest image accepted, in pixels (about 8000 x 8000).
+MAX_PIXELS = 64_000_000
+#: Largest file accepted, in bytes.
+MAX_FILE_BYTES = 100 * 1024 * 1024
+
+
+def read_bytes(path: Union[str, os.PathLike]) -> bytes:
+    """Read a file for decoding, with one-line errors for every way that can fail."""
+    p = Path(path)
+    try:
+        if p.is_dir():
+            raise InputError(f"is a directory, not an image: {p}")
+        size = p.stat().st_size
+        if size == 0:
+            raise InputError(f"empty file: {p}")
+        if size > MAX_FILE_BYTES:
+            raise InputError(f"file too large ({size} bytes > {MAX_FILE_BYTES}): {p}")
+        return p.read_bytes()
+    except InputError:
+        raise
+    except FileNotFoundError:
+        raise InputError(f"no such file: {p}") from None
+    except PermissionError:
+        raise InputError(f"permission denied: {p}") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {p}: {exc.strerror or exc}") from None
+
+
+def _pil_to_gray(img: Image.Image) -> np.ndarray:
+    """Convert any PIL mode to uint8 grayscale, scaling high bit depths."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        scale = 255.0 / 65535.0 if arr.size and arr.max() > 255 else 1.0
+        return np.clip(arr * scale, 0, 255).astype(np.uint8)
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(white, rgba)
+    return np.asarray(img.convert("L"), dtype=np.uint8)
+
+
+def decode_bytes(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Decode encoded image bytes (JPEG, PNG, GIF, BMP, WebP, TIFF...) to gray uint8."""
+    if not data:
+        raise InputError("empty input: 0 bytes")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            w, h = img.size
+            if w * h > max_pixels:
+                raise InputError(f"image too large: {w}x{h} pixels exceeds the limit of {max_pixels}")
+            if w < 1 or h < 1:
+                raise InputError(f"image has no pixels: {w}x{h}")
+            img.load()
+            img = ImageOps.exif_transpose(img) or img
+            return _pil_to_gray(img)
+    except InputError:
+        raise
+    except UnidentifiedImageError:
+        raise InputError("not a recognised image format") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise InputError(f"image too large (decompression bomb): {exc}") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"corrupt or truncated image: {msg}") from None
+    except MemoryError:
+        raise InputError("image too large to decode in memory") from None
+
+
+def array_to_gray(arr: np.ndarray, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Convert a numpy image (HxW, HxWx1/3/4 BGR(A), any dtype) to gray uint8."""
+    if not isinstance(arr, np.ndarray):
+        raise InputError(f"expected a numpy array, got {type(arr).__name__}")
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
+        raise InputError(f"unsupported array shape {arr.shape}: expected HxW, HxWx3 or HxWx4")
+    h, w = arr.shape[:2]
+    if h < 1 or w < 1:
+        raise InputError(f"image has no pixels: {w}x{h}")
+    if h * w > max_pixels:
+        raise InputError(f"image too large: {w}x{h} pixels exceeds the limit of {max_pixels}")
+    if arr.dtype == np.bool_:
+        arr = arr.astype(np.uint8) * 255
+    elif arr.dtype.kind == "c" or arr.dtype.kind not in "uif":
+        raise InputError(f"unsupported array dtype {arr.dtype}")
+    if arr.dtype != np.uint8:
+        a = np.nan_to_num(arr.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        if arr.dtype.kind == "f" and a.size and a.max() <= 1.0 and a.min() >= 0.0:
+            a = a * 255.0
+        elif arr.dtype.kind in "ui" and arr.dtype.itemsize > 1:
+            a = a / 257.0 if a.size and a.max() > 255 else a
+        arr = np.clip(a, 0, 255).astype(np.uint8)
+    if arr.ndim == 3:
+        b, g, r = (arr[:, :, i].astype(np.float32) for i in range(3))
+        arr = np.clip(0.114 * b + 0.587 * g + 0.299 * r + 0.5, 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(arr)
+
+
+def decode_image(source: ImageSource, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Decode a path, bytes or numpy array to an 8-bit grayscale image."""
+    if isinstance(source, np.ndarray):
+        return array_to_gray(source, max_pixels)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return decode_bytes(bytes(source), max_pixels)
+    if isinstance(source, (str, os.PathLike)):
+        return decode_bytes(read_bytes(source), max_pixels)
+    raise InputError(f"unsupported input type {type(source).__name__}: give a path, bytes or a numpy array")

@@ -1,0 +1,13 @@
+"""The one error type the runtime raises for bad input or a bad model."""
+
+
+class EyegradError(Exception):
+    """A problem with an input or a model, described in one line for the user."""
+
+
+class InputError(EyegradError):
+    """The input is not a usable image (unreadable, empty, truncated, too large...)."""
+
+
+class ModelError(EyegradError):
+    """The model file cannot be used (not a .tflite, no metadata, unknown feature version...)."""

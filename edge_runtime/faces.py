@@ -1,0 +1,166 @@
+"""Find faces and their eyes with OpenCV Haar cascades.
+
+Faces are searched on a copy of the image scaled to ``detect_side`` pixels; tight
+face crops, where the face touches the border and the cascade misses it, are
+retried on a padded copy. Eyes are searched only in the upper part of each face;
+when the eye cascade does not give a plausible pair, the eyes are placed from the
+face geometry (``eyes_from="geometry"``).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+
+from .boxes import Box, Face
+
+#: Eye centres relative to a frontalface_default box (x, y as fractions of w, h) and
+#: eye box size relative to face width, measured on cascade-found eyes in ../shared/data.
+GEOMETRY_LEFT_EYE = (0.30, 0.38)
+GEOMETRY_RIGHT_EYE = (0.685, 0.38)
+GEOMETRY_EYE_SIZE = 0.25
+
+
+@lru_cache(maxsize=None)
+def cascade(name: str) -> cv2.CascadeClassifier:
+    """Load one of OpenCV's bundled Haar cascades (cached per process)."""
+    path = cv2.data.haarcascades + name
+    clf = cv2.CascadeClassifier(path)
+    if clf.empty():
+        raise RuntimeError(f"OpenCV Haar cascade not found: {path} (use opencv-python-headless<5)")
+    return clf
+
+
+def _scaled(gray: np.ndarray, side: int) -> Tuple[np.ndarray, float]:
+    """Resize so the longer side is ``side`` pixels; returns the image and its scale."""
+    h, w = gray.shape[:2]
+    s = side / float(max(h, w))
+    if abs(s - 1.0) < 1e-3:
+        return gray, 1.0
+    interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
+    return cv2.resize(gray, (max(1, round(w * s)), max(1, round(h * s))), interpolation=interp), s
+
+
+def _clip_box(x: float, y: float, w: float, h: float, width: int, height: int) -> Optional[Box]:
+    x0, y0 = max(0, int(round(x))), max(0, int(round(y)))
+    x1, y1 = min(width, int(round(x + w))), min(height, int(round(y + h)))
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    return Box(x0, y0, x1 - x0, y1 - y0)
+
+
+class FaceFinder:
+    """Haar face and eye finder with a geometric fallback for the eyes."""
+
+    def __init__(self, detect_side: int = 320, min_face_fraction: float = 0.08,
+                 max_faces: int = 8, pad_fraction: float = 0.25,
+                 crop_max_side: int = 1024) -> None:
+        self.detect_side = detect_side
+        self.min_face_fraction = min_face_fraction
+        self.max_faces = max_faces
+        self.pad_fraction = pad_fraction
+        self.crop_max_side = crop_max_side
+        self.face_cascade = cascade("haarcascade_frontalface_default.xml")
+        self.eye_cascade = cascade("haarcascade_eye.xml")
+
+    # -- faces -------------------------------------------------------------
+    def _detect_faces(self, small: np.ndarray, min_neighbors: int) -> np.ndarray:
+        min_side = max(20, int(self.min_face_fraction * max(small.shape[:2])))
+        found = self.face_cascade.detectMultiScale(
+            small, scaleFactor=1.1, minNeighbors=min_neighbors, minSize=(min_side, min_side))
+        return np.asarray(found, dtype=np.float64).reshape(-1, 4)
+
+    def find_face_boxes(self, gray: np.ndarray) -> List[Box]:
+        """Face boxes in image pixels, largest first."""
+        h, w = gray.shape[:2]
+        small, s = _scaled(gray, self.detect_side)
+        boxes = self._detect_faces(small, 5)
+        if len(boxes) == 0:
+            pad = int(round(self.pad_fraction * max(small.shape[:2])))
+            padded = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+            boxes = self._detect_faces(padded, 4)
+            boxes[:, :2] -= pad
+        out = []
+        for bx, by, bw, bh in boxes / s:
+            box = _clip_box(bx, by, bw, bh, w, h)
+            if box is not None:
+                out.append(box)
+        out.sort(key=lambda b: -b.area)
+        return out[: self.max_faces]
+
+    # -- eyes --------------------------------------------------------------
+    def geometry_eyes(self, face: Box) -> Tuple[Box, Box]:
+        """Eye boxes placed from the face box alone."""
+        size = GEOMETRY_EYE_SIZE * face.w
+        eyes = []
+        for fx, fy in (GEOMETRY_LEFT_EYE, GEOMETRY_RIGHT_EYE):
+            cx, cy = face.x + fx * face.w, face.y + fy * face.h
+            eyes.append(Box(int(round(cx - size / 2)), int(round(cy - size / 2)),
+                            int(round(size)), int(round(size))))
+        return eyes[0], eyes[1]
+
+    def eye_candidates(self, gray: np.ndarray, face: Box) -> List[Box]:
+        """Every eye-cascade hit in the upper part of a face, in image pixels."""
+        top = face.y + int(0.12 * face.h)
+        roi = gray[top: face.y + int(0.62 * face.h), face.x: face.x + face.w]
+        if roi.size == 0 or min(roi.shape[:2]) < 8:
+            return []
+        small, s = _scaled(roi, 160)
+        small = cv2.equalizeHist(small)
+        found = self.eye_cascade.detectMultiScale(
+            small, scaleFactor=1.1, minNeighbors=3, minSize=(12, 12),
+            maxSize=(int(0.5 * small.shape[1]), int(0.5 * small.shape[1])))
+        return [Box(int(round(face.x + x / s)), int(round(top + y / s)), int(round(w / s)), int(round(h / s)))
+                for x, y, w, h in np.asarray(found).reshape(-1, 4)]
+
+    def face_with_eyes(self, gray: np.ndarray, box: Box) -> Face:
+        """A face with its cascade eye pair, or geometric eyes when there is none."""
+        eyes = pick_eye_pair(self.eye_candidates(gray, box), box)
+        return Face(box, eyes, "cascade") if eyes else Face(box, self.geometry_eyes(box), "geometry")
+
+    def whole_image_face(self, gray: np.ndarray) -> Optional[Face]:
+        """Treat a tight, roughly square face crop as one face when its eyes are found.
+
+        The face cascade often misses crops where the face fills the frame (tilted
+        heads, hair or hands at the border); such an image is accepted as a face only
+        if the eye cascade finds at least one eye in its upper part.
+        """
+        h, w = gray.shape[:2]
+        if not (0.6 <= w / h <= 1.6) or max(h, w) > self.crop_max_side:
+            return None
+        box = Box(0, 0, w, h)
+        cands = self.eye_candidates(gray, box)
+        if not cands:
+            return None
+        eyes = pick_eye_pair(cands, box)
+        return Face(box, eyes, "cascade") if eyes else Face(box, self.geometry_eyes(box), "geometry")
+
+    def find(self, gray: np.ndarray) -> List[Face]:
+        """Faces with their eyes, largest face first."""
+        faces = [self.face_with_eyes(gray, box) for box in self.find_face_boxes(gray)]
+        if not faces:
+            crop = self.whole_image_face(gray)
+            faces = [crop] if crop else []
+        return faces
+
+
+def pick_eye_pair(cands: Sequence[Box], face: Box) -> Optional[Tuple[Box, Box]]:
+    """Choose the eye pair that best fits a face: one eye per half, level, similar size."""
+    best, best_cost = None, float("inf")
+    mid = face.x + face.w / 2.0
+    for i, a in enumerate(cands):
+        for b in cands[i + 1:]:
+            left, right = (a, b) if a.center[0] < b.center[0] else (b, a)
+            if not (left.center[0] < mid < right.center[0]):
+                continue
+            dx = (right.center[0] - left.center[0]) / face.w
+            dy = abs(right.center[1] - left.center[1]) / face.w
+            size_ratio = max(left.w, right.w) / max(1, min(left.w, right.w))
+            if not (0.25 <= dx <= 0.65) or dy > 0.12 or size_ratio > 1.6:
+                continue
+            cost = abs(dx - 0.37) + 2 * dy + 0.3 * (size_ratio - 1)
+            if cost < best_cost:
+                best, best_cost = (left, right), cost
+    return best

@@ -1,0 +1,111 @@
+"""The one eye-feature function, shared by training, evaluation and inference.
+
+An eye band is cut from the grayscale image by an affine warp that puts the two
+eye centres on fixed points (so the band is level and of fixed scale whatever the
+face size), then turned into Sobel gradient channels (gx, gy, magnitude) that are
+normalised by the band's mean gradient magnitude, so neither brightness, contrast
+nor image sharpness alone can decide the class.
+"""
+from __future__ import annotations
+
+import math
+from typing import Mapping, NamedTuple, Optional, Tuple
+
+import cv2
+import numpy as np
+
+from .boxes import Face
+
+#: Version of the feature layout; a model trained on another version is refused.
+FEATURE_VERSION = "eyeband-sobel-v1"
+#: Names of the channels of the feature tensor, in order.
+CHANNELS = ("sobel_x", "sobel_y", "sobel_magnitude")
+#: Features are clipped to +-this value after normalisation.
+FEATURE_CLIP = 8.0
+
+Point = Tuple[float, float]
+
+
+class BandGeometry(NamedTuple):
+    """Where the eyes land in the band: size in pixels, eye line height and eye spacing.
+
+    ``eye_y`` is the eye line as a fraction of the height; ``eye_spacing`` the distance
+    between the eye centres as a fraction of the width (centred horizontally).
+    """
+
+    height: int
+    width: int
+    eye_y: float
+    eye_spacing: float
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "BandGeometry":
+        return cls(int(d["height"]), int(d["width"]), float(d["eye_y"]), float(d["eye_spacing"]))
+
+    def to_dict(self) -> dict:
+        return self._asdict()
+
+    def scaled(self, factor: float) -> "BandGeometry":
+        """The same band with more (factor > 1) context around it, at the same pixel scale."""
+        h, w = round(self.height * factor), round(self.width * factor)
+        return BandGeometry(h, w, 0.5 + (self.eye_y - 0.5) / factor, self.eye_spacing / factor)
+
+    def eye_points(self) -> Tuple[Point, Point]:
+        """The target eye centres (left, right) in band pixels."""
+        y = self.eye_y * self.height
+        half = self.eye_spacing * self.width / 2.0
+        return (self.width / 2.0 - half, y), (self.width / 2.0 + half, y)
+
+
+#: The student's band: both eyes with brows and lids, 48 x 128 pixels.
+STUDENT_GEOMETRY = BandGeometry(height=48, width=128, eye_y=0.5, eye_spacing=0.45)
+
+
+def band_transform(left_eye: Point, right_eye: Point, geometry: BandGeometry) -> np.ndarray:
+    """The 2x3 affine matrix that maps the image's eye centres onto the band's."""
+    (lx, ly), (rx, ry) = left_eye, right_eye
+    dx, dy = rx - lx, ry - ly
+    dist = max(math.hypot(dx, dy), 1e-6)
+    (tlx, tly), (trx, _) = geometry.eye_points()
+    scale = (trx - tlx) / dist
+    angle = math.atan2(dy, dx)
+    c, s = scale * math.cos(-angle), scale * math.sin(-angle)
+    # rotate+scale about the left eye, then move it onto its target
+    return np.array([[c, -s, tlx - (c * lx - s * ly)],
+                     [s, c, tly - (s * lx + c * ly)]], dtype=np.float64)
+
+
+def align_band(gray: np.ndarray, left_eye: Point, right_eye: Point, geometry: BandGeometry) -> np.ndarray:
+    """Cut the level, fixed-scale eye band (uint8, geometry.height x geometry.width)."""
+    m = band_transform(left_eye, right_eye, geometry)
+    scale = math.hypot(m[0, 0], m[1, 0])
+    src = gray
+    if scale < 0.5:  # big face: pre-shrink so the warp does not alias
+        f = 2.0 * scale
+        src = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+        m = m.copy()
+        m[:, :2] /= f
+    return cv2.warpAffine(src, m, (geometry.width, geometry.height), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REFLECT_101)
+
+
+def gradient_channels(band: np.ndarray) -> np.ndarray:
+    """Sobel gx, gy and magnitude of a uint8 band, normalised by its mean magnitude."""
+    g = band.astype(np.float32) * (1.0 / 255.0)
+    gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
+    mag = cv2.magnitude(gx, gy)
+    norm = 1.0 / (float(mag.mean()) + 1e-3)
+    out = np.stack([gx, gy, mag], axis=-1) * norm
+    return np.clip(out, -FEATURE_CLIP, FEATURE_CLIP, out=out)
+
+
+def eye_centers(face: Face) -> Tuple[Point, Point]:
+    """Centres of a face's two eyes (image-left first)."""
+    return face.eyes[0].center, face.eyes[1].center
+
+
+def eye_features(gray: np.ndarray, face: Face, geometry: Optional[BandGeometry] = None) -> np.ndarray:
+    """Model input (H x W x 3 float32) for one face: aligned eye band -> gradient channels."""
+    left, right = eye_centers(face)
+    return gradient_channels(align_band(gray, left, right, geometry or STUDENT_GEOMETRY))

@@ -1,0 +1,127 @@
+"""Load an eyegrad .tflite model with its embedded metadata and run it.
+
+The interpreter comes from ``ai_edge_litert`` (LiteRT), else ``tflite_runtime``,
+else ``tensorflow.lite``. A model must carry JSON metadata under the name
+``eyegrad`` with a feature version this runtime knows.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Dict, Optional, Union
+
+import numpy as np
+
+from .errors import ModelError
+from .features import FEATURE_VERSION, BandGeometry
+from .tflite_metadata import read_metadata_entries
+
+#: Name of the metadata entry that holds eyegrad's JSON.
+METADATA_NAME = "eyegrad"
+#: The model shipped in the repository, used when no model is given.
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "eyegrad.tflite"
+
+
+def interpreter_class() -> type:
+    """The first TFLite Interpreter class available: LiteRT, tflite_runtime, then TensorFlow."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+        return Interpreter
+    except ImportError:
+        pass
+    try:
+        from tflite_runtime.interpreter import Interpreter  # type: ignore[no-redef]
+        return Interpreter
+    except ImportError:
+        pass
+    try:
+        import tensorflow as tf  # last resort only: the edge runtime does not need it
+        return tf.lite.Interpreter
+    except ImportError:
+        raise ModelError("no TFLite interpreter: pip install ai-edge-litert") from None
+
+
+def parse_metadata(model_bytes: bytes) -> Dict[str, Any]:
+    """The eyegrad JSON metadata of a model, validated against this runtime."""
+    entries = read_metadata_entries(model_bytes)
+    if METADATA_NAME not in entries:
+        raise ModelError(f"model has no '{METADATA_NAME}' metadata: export it with `eyegrad optimize`")
+    try:
+        meta = json.loads(entries[METADATA_NAME].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"malformed '{METADATA_NAME}' metadata: {exc}") from None
+    if not isinstance(meta, dict):
+        raise ModelError(f"malformed '{METADATA_NAME}' metadata: not a JSON object")
+    version = meta.get("feature_version")
+    if version != FEATURE_VERSION:
+        raise ModelError(f"model feature version {version!r} is not supported by this runtime "
+                         f"(expects {FEATURE_VERSION!r}): update eyegrad or re-export the model")
+    for key in ("geometry", "threshold", "uncertain_band"):
+        if key not in meta:
+            raise ModelError(f"malformed '{METADATA_NAME}' metadata: missing '{key}'")
+    try:
+        BandGeometry.from_dict(meta["geometry"])
+        lo, hi = (float(v) for v in meta["uncertain_band"])
+        float(meta["threshold"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"malformed '{METADATA_NAME}' metadata: {exc}") from None
+    return meta
+
+
+class EyeModel:
+    """A loaded eyegrad model: metadata, geometry and a ``predict`` over feature tensors."""
+
+    def __init__(self, path: Union[str, os.PathLike, None] = None, num_threads: Optional[int] = None) -> None:
+        self.path = Path(path) if path is not None else DEFAULT_MODEL
+        try:
+            model_bytes = self.path.read_bytes()
+        except OSError as exc:
+            raise ModelError(f"cannot read model {self.path}: {exc.strerror or exc}") from None
+        self.metadata = parse_metadata(model_bytes)
+        self.geometry = BandGeometry.from_dict(self.metadata["geometry"])
+        try:
+            self.interpreter = interpreter_class()(model_content=model_bytes, num_threads=num_threads)
+            self.interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(f"TFLite cannot load {self.path}: {str(exc).splitlines()[0]}") from None
+        self._input = self.interpreter.get_input_details()[0]
+        self._output = self.interpreter.get_output_details()[0]
+        expected = (1, self.geometry.height, self.geometry.width, len(self.metadata.get("channels", [0, 0, 0])))
+        if tuple(self._input["shape"]) != expected:
+            raise ModelError(f"model input shape {tuple(self._input['shape'])} does not match its "
+                             f"metadata geometry {expected}")
+
+    @property
+    def threshold(self) -> float:
+        return float(self.metadata["threshold"])
+
+    @property
+    def uncertain_band(self) -> tuple:
+        lo, hi = self.metadata["uncertain_band"]
+        return float(lo), float(hi)
+
+    def _quantize(self, x: np.ndarray) -> np.ndarray:
+        dtype = self._input["dtype"]
+        scale, zero = self._input["quantization"]
+        if dtype == np.float32 or scale == 0:
+            return x.astype(dtype)
+        info = np.iinfo(dtype)
+        return np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
+
+    def _dequantize(self, y: np.ndarray) -> np.ndarray:
+        scale, zero = self._output["quantization"]
+        if self._output["dtype"] == np.float32 or scale == 0:
+            return y.astype(np.float32)
+        return (y.astype(np.float32) - zero) * scale
+
+    def predict_one(self, features: np.ndarray) -> float:
+        """p_fake for one feature tensor (H x W x C float32)."""
+        self.interpreter.set_tensor(self._input["index"], self._quantize(features[None]))
+        self.interpreter.invoke()
+        out = self._dequantize(self.interpreter.get_tensor(self._output["index"]))
+        return float(np.clip(out.reshape(-1)[0], 0.0, 1.0))
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        """p_fake for each feature tensor of a batch (N x H x W x C)."""
+        return np.array([self.predict_one(f) for f in batch], dtype=np.float32)

@@ -1,0 +1,1 @@
+"""Optimization: distill, prune, quantize and export one .tflite with embedded metadata."""

@@ -1,0 +1,83 @@
+"""The student (small eye-band gradient CNN) and the teacher (wider, more context)."""
+from __future__ import annotations
+
+from typing import Dict, Tuple
+
+from .tf import keras, tf
+
+L = keras.layers
+
+
+def _conv_bn(x, filters: int, kernel: int = 3, stride: int = 1, name: str = ""):
+    x = L.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = L.BatchNormalization(name=f"{name}_bn")(x)
+    return L.ReLU(name=f"{name}_relu")(x)
+
+
+def _sep_bn(x, filters: int, name: str):
+    x = L.DepthwiseConv2D(3, padding="same", use_bias=False, name=f"{name}_dw")(x)
+    x = L.BatchNormalization(name=f"{name}_dwbn")(x)
+    x = L.ReLU(name=f"{name}_dwrelu")(x)
+    return _conv_bn(x, filters, 1, name=f"{name}_pw")
+
+
+def _mirror_difference(x, name: str):
+    """Concatenate features with |features - their left-right mirror|: the eyes compared."""
+    mirrored = L.Lambda(lambda t: tf.reverse(t, axis=[2]), name=f"{name}_mirror")(x)
+    diff = L.Subtract(name=f"{name}_sub")([x, mirrored])
+    diff = L.Lambda(tf.abs, name=f"{name}_abs")(diff)
+    return L.Concatenate(name=f"{name}_concat")([x, diff])
+
+
+def eye_band_cnn(input_shape: Tuple[int, int, int], widths: Tuple[int, int, int, int],
+                 dense: int, dropout: float, name: str) -> keras.Model:
+    """A gradient CNN over the eye band: strided stem, separable blocks, a mirror
+    comparison of the two eyes, global pooling and a sigmoid p_fake."""
+    inp = keras.Input(shape=input_shape, name="eye_band")
+    x = _conv_bn(inp, widths[0], 3, 2, name="stem")
+    x = _sep_bn(x, widths[1], "block1")
+    x = L.MaxPooling2D(2, name="pool1")(x)
+    x = _sep_bn(x, widths[2], "block2")
+    x = L.MaxPooling2D(2, name="pool2")(x)
+    x = _mirror_difference(x, "sym")
+    x = _sep_bn(x, widths[3], "block3")
+    x = L.Concatenate(name="pool_concat")([L.GlobalAveragePooling2D(name="gap")(x),
+                                           L.GlobalMaxPooling2D(name="gmp")(x)])
+    x = L.Dropout(dropout, name="drop1")(x)
+    x = L.Dense(dense, activation="relu", name="fc")(x)
+    x = L.Dropout(dropout, name="drop2")(x)
+    out = L.Dense(1, activation="sigmoid", name="p_fake")(x)
+    return keras.Model(inp, out, name=name)
+
+
+def build_student(input_shape: Tuple[int, int, int]) -> keras.Model:
+    """The shipped model: <= 50k parameters, <= 5M multiply-adds."""
+    return eye_band_cnn(input_shape, (16, 32, 64, 96), 32, 0.3, "student")
+
+
+def build_teacher(input_shape: Tuple[int, int, int]) -> keras.Model:
+    """A wider model over a band with more context, for distillation."""
+    return eye_band_cnn(input_shape, (32, 64, 128, 192), 64, 0.4, "teacher")
+
+
+def count_macs(model: keras.Model) -> int:
+    """Multiply-adds of one forward pass (convolutions and dense layers)."""
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, (L.Conv2D, L.DepthwiseConv2D, L.Dense)):
+            out_shape = layer.output_shape
+            spatial = 1
+            for d in out_shape[1:-1]:
+                spatial *= int(d)
+            kernel = layer.get_weights()[0]
+            if isinstance(layer, L.DepthwiseConv2D):
+                kh, kw, cin, mult = kernel.shape
+                total += spatial * kh * kw * cin * mult
+            else:
+                total += spatial * int(kernel.size)
+    return total
+
+
+def model_size(model: keras.Model) -> Dict[str, int]:
+    """Parameters and multiply-adds."""
+    return {"params": int(model.count_params()), "macs": count_macs(model)}
