@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Optional, Union
+from typing import Dict, Optional, Sequence, Union
 
 import numpy as np
 
+from .boxes import Face
 from .decode import ImageSource, decode_image
 from .errors import InputError
 from .faces import FaceFinder
@@ -31,14 +32,22 @@ class Detector:
         """Detect on an already decoded 8-bit grayscale image."""
         t0 = time.perf_counter()
         faces = self.finder.find(gray)
+        return self.score_faces(gray, faces, path, {"decode": decode_ms, "detect": (time.perf_counter() - t0) * 1e3})
+
+    def score_faces(self, gray: np.ndarray, faces: Sequence[Face], path: Optional[str] = None,
+                    timing_ms: Optional[Dict[str, float]] = None) -> DetectResult:
+        """Score faces already found in ``gray`` (camera frames reuse faces between detections).
+
+        ``timing_ms`` holds the stages done before (decode, detect); features, infer and total are added.
+        """
+        timing = dict(timing_ms or {})
         t1 = time.perf_counter()
         feats = [eye_features(gray, f, self.model.geometry) for f in faces]
         t2 = time.perf_counter()
         scored = tuple(FaceResult(f, self.model.predict_one(x)) for f, x in zip(faces, feats))
         t3 = time.perf_counter()
         verdict, p = image_verdict(scored, self.model.uncertain_band)
-        timing = {"decode": decode_ms, "detect": (t1 - t0) * 1e3, "features": (t2 - t1) * 1e3,
-                  "infer": (t3 - t2) * 1e3}
+        timing.update(features=(t2 - t1) * 1e3, infer=(t3 - t2) * 1e3)
         timing["total"] = sum(timing.values())
         return DetectResult(path, verdict, p, scored, timing)
 
