@@ -8,7 +8,6 @@ face geometry (``eyes_from="geometry"``).
 """
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import List, Optional, Sequence, Tuple
 
 import cv2
@@ -23,9 +22,12 @@ GEOMETRY_RIGHT_EYE = (0.685, 0.38)
 GEOMETRY_EYE_SIZE = 0.25
 
 
-@lru_cache(maxsize=None)
 def cascade(name: str) -> cv2.CascadeClassifier:
-    """Load one of OpenCV's bundled Haar cascades (cached per process)."""
+    """Load one of OpenCV's bundled Haar cascades.
+
+    Each call loads a new classifier (~10 ms): OpenCV objects must not be shared
+    between threads, so every FaceFinder (one per server worker) owns its own.
+    """
     path = cv2.data.haarcascades + name
     clf = cv2.CascadeClassifier(path)
     if clf.empty():
