@@ -1,0 +1,257 @@
+"""Frame sources for ``eyegrad camera``: picamera2, an OpenCV capture, or a folder of images.
+
+Every source has ``open()``, ``read()`` and ``close()``. ``read()`` returns a ``Frame``
+(a bad frame is a ``Frame`` with ``error`` set, so the loop can report it and go on),
+``None`` at the end of a finite stream, and raises ``SourceError`` when a live camera
+stops delivering (the loop then reconnects with backoff). Problems that a retry cannot
+fix (a missing file, picamera2 not installed) raise ``EyegradError``.
+"""
+from __future__ import annotations
+
+import collections
+import time
+from pathlib import Path
+from typing import Deque, List, NamedTuple, Optional, Tuple
+
+import cv2
+import numpy as np
+
+from ..datasets import IMAGE_SUFFIXES, iter_files
+from ..decode import array_to_gray, decode_image
+from ..errors import EyegradError, InputError
+
+#: Default picamera2 main stream size (crops) and low-resolution stream width (face search).
+PICAMERA_MAIN_SIZE = (1280, 960)
+PICAMERA_LORES_WIDTH = 320
+#: Failed reads in a row after which a video file is taken to have ended.
+MAX_BAD_RUN = 30
+
+
+class SourceError(EyegradError):
+    """A live source stopped delivering frames (disconnected, timed out): worth a retry."""
+
+
+class Frame(NamedTuple):
+    """One frame: full-resolution grayscale, an optional low-res copy for face search, or an error."""
+
+    gray: Optional[np.ndarray]
+    small: Optional[np.ndarray] = None  # picamera2 lores Y plane: faces are searched here
+    name: Optional[str] = None  # the image path for folder sources
+    error: Optional[str] = None
+    read_ms: float = 0.0
+
+    @classmethod
+    def bad(cls, error: str, name: Optional[str] = None, read_ms: float = 0.0) -> "Frame":
+        return cls(None, None, name, error, read_ms)
+
+
+class FrameSource:
+    """Base of all sources; ``live`` sources are reconnected when reads fail."""
+
+    live = False
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+
+    def open(self) -> None:
+        """Start delivering frames (raises SourceError or EyegradError)."""
+
+    def read(self) -> Optional[Frame]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the device or file; safe to call more than once."""
+
+
+def _timed_gray(raw: np.ndarray, t0: float, name: Optional[str] = None) -> Frame:
+    """A Frame from a raw array (BGR, BGRA or gray), or a bad Frame when it is unusable."""
+    try:
+        gray = array_to_gray(raw)
+    except InputError as exc:
+        return Frame.bad(f"bad frame: {exc}", name, (time.perf_counter() - t0) * 1e3)
+    return Frame(gray, None, name, None, (time.perf_counter() - t0) * 1e3)
+
+
+class FolderSource(FrameSource):
+    """The images of a folder (recursive, sorted) played as a sequence."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(str(folder))
+        self.folder = Path(folder)
+        self.files: List[Path] = []
+        self.index = 0
+
+    def open(self) -> None:
+        self.files = list(iter_files(self.folder, IMAGE_SUFFIXES))
+        if not self.files:
+            raise EyegradError(f"no images in folder {self.folder}")
+
+    def read(self) -> Optional[Frame]:
+        if self.index >= len(self.files):
+            return None
+        path = self.files[self.index]
+        self.index += 1
+        t0 = time.perf_counter()
+        try:
+            gray = decode_image(path)
+        except InputError as exc:
+            return Frame.bad(str(exc), str(path), (time.perf_counter() - t0) * 1e3)
+        return Frame(gray, None, str(path), None, (time.perf_counter() - t0) * 1e3)
+
+
+class CaptureSource(FrameSource):
+    """An OpenCV VideoCapture: a webcam index, an RTSP/HTTP URL (live) or a video file.
+
+    In a video file a frame that does not decode is a bad frame and playback goes on;
+    the file has ended after ``MAX_BAD_RUN`` failed reads in a row.
+    """
+
+    def __init__(self, target, live: bool) -> None:
+        super().__init__(str(target))
+        self.target = target
+        self.live = live
+        self.cap: Optional[cv2.VideoCapture] = None
+        self.queue: Deque[Frame] = collections.deque()
+
+    def open(self) -> None:
+        self.close()
+        cap = cv2.VideoCapture(self.target)
+        if not cap.isOpened():
+            cap.release()
+            if self.live:
+                raise SourceError(f"cannot open camera or stream {self.label}")
+            raise EyegradError(f"cannot open video file {self.label}")
+        self.cap = cap
+
+    def read(self) -> Optional[Frame]:
+        if self.queue:
+            return self.queue.popleft()
+        if self.cap is None:
+            raise SourceError(f"{self.label} is not open")
+        t0 = time.perf_counter()
+        for failed in range(MAX_BAD_RUN + 1):
+            ok, raw = self.cap.read()
+            if ok and raw is not None:
+                self.queue.extend(Frame.bad("video frame does not decode") for _ in range(failed))
+                self.queue.append(_timed_gray(raw, t0))
+                return self.queue.popleft()
+            if self.live:
+                raise SourceError(f"no frame from {self.label} (disconnected?)")
+        return None
+
+    def close(self) -> None:
+        if self.cap is not None:
+            self.cap.release()
+            self.cap = None
+        self.queue.clear()
+
+
+def y_plane(buffer: np.ndarray, size: Tuple[int, int], stride: int) -> np.ndarray:
+    """The Y (luma) plane of a YUV420 buffer with rows ``stride`` bytes apart: the gray image."""
+    w, h = size
+    flat = np.asarray(buffer, dtype=np.uint8).reshape(-1)
+    if stride < w or flat.size < stride * h:
+        raise InputError(f"YUV420 buffer of {flat.size} bytes is too small for {w}x{h} (stride {stride})")
+    return flat[: stride * h].reshape(h, stride)[:, :w]
+
+
+class PiCameraSource(FrameSource):
+    """A Raspberry Pi camera through picamera2 (imported only when used).
+
+    Both streams are YUV420: faces are searched in the low-res stream's Y plane and
+    the eye crops are taken from the main stream's Y plane, from the same request.
+    """
+
+    live = True
+
+    def __init__(self, camera_num: int = 0, size: Tuple[int, int] = PICAMERA_MAIN_SIZE) -> None:
+        super().__init__(f"picamera2:{camera_num}")
+        self.camera_num = camera_num
+        self.size = size
+        self.cam = None
+        self.main: Tuple[Tuple[int, int], int] = (size, size[0])  # (size, stride) once configured
+        self.lores: Tuple[Tuple[int, int], int] = (size, size[0])
+
+    def lores_size(self) -> Tuple[int, int]:
+        """Low-res stream size: ``PICAMERA_LORES_WIDTH`` wide, same aspect, even sides."""
+        w, h = self.size
+        lw = min(w, PICAMERA_LORES_WIDTH)
+        return lw - lw % 2, max(2, round(h * lw / w / 2) * 2)
+
+    def open(self) -> None:
+        self.close()
+        try:
+            from picamera2 import Picamera2
+        except ImportError:
+            raise EyegradError("picamera2 is not installed: on Raspberry Pi OS run `sudo apt install "
+                               "python3-picamera2` and create the venv with --system-site-packages "
+                               "(see docs/raspberry-pi.md)") from None
+        try:
+            found = len(Picamera2.global_camera_info())
+            cam = Picamera2(self.camera_num) if found > self.camera_num else None
+        except Exception as exc:  # camera busy or gone: libcamera raises various types
+            raise SourceError(f"cannot open {self.label}: {exc}") from None
+        if cam is None:
+            raise SourceError(f"no camera {self.camera_num} found ({found} connected): "
+                              "is the ribbon cable seated and the camera enabled?")
+        try:
+            config = cam.create_preview_configuration(
+                main={"size": self.size, "format": "YUV420"},
+                lores={"size": self.lores_size(), "format": "YUV420"})
+            cam.configure(config)
+            self.main = (tuple(cam.stream_configuration("main")["size"]), cam.stream_configuration("main")["stride"])
+            self.lores = (tuple(cam.stream_configuration("lores")["size"]), cam.stream_configuration("lores")["stride"])
+            cam.start()
+        except Exception as exc:
+            cam.close()
+            raise SourceError(f"cannot start {self.label}: {exc}") from None
+        self.cam = cam
+
+    def read(self) -> Optional[Frame]:
+        if self.cam is None:
+            raise SourceError(f"{self.label} is not open")
+        t0 = time.perf_counter()
+        try:
+            request = self.cam.capture_request()
+        except Exception as exc:
+            raise SourceError(f"{self.label} stopped delivering frames: {exc}") from None
+        try:
+            gray = y_plane(request.make_buffer("main"), *self.main).copy()
+            small = y_plane(request.make_buffer("lores"), *self.lores).copy()
+        except InputError as exc:
+            return Frame.bad(f"bad frame: {exc}", None, (time.perf_counter() - t0) * 1e3)
+        finally:
+            request.release()
+        return Frame(gray, small, None, None, (time.perf_counter() - t0) * 1e3)
+
+    def close(self) -> None:
+        cam, self.cam = self.cam, None
+        if cam is not None:
+            for step in (cam.stop, cam.close):
+                try:
+                    step()
+                except Exception:  # closing a camera that already went away
+                    pass
+
+
+def open_source(spec: str, size: Tuple[int, int] = PICAMERA_MAIN_SIZE) -> FrameSource:
+    """The source named by ``--source`` (not yet opened).
+
+    ``picamera2`` or ``picamera2:N``; a webcam index (``0``); an ``rtsp://``/``http://`` URL;
+    a folder of images; a video file.
+    """
+    if spec == "picamera2" or spec.startswith("picamera2:"):
+        num = spec.partition(":")[2] or "0"
+        if not num.isdigit():
+            raise EyegradError(f"bad camera number in {spec!r}: use picamera2 or picamera2:N")
+        return PiCameraSource(int(num), size)
+    if spec.isdigit():
+        return CaptureSource(int(spec), live=True)
+    if "://" in spec:
+        return CaptureSource(spec, live=True)
+    path = Path(spec)
+    if path.is_dir():
+        return FolderSource(path)
+    if path.is_file():
+        return CaptureSource(spec, live=False)
+    raise EyegradError(f"no such file, folder or camera: {spec}")

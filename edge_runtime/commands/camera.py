@@ -1,0 +1,84 @@
+"""Check the faces a camera, a video or a folder of images shows, frame by frame.
+
+Exit codes: 0 when the stream ended or was stopped (limit, Ctrl-C, SIGTERM), 2 for a
+source that cannot be used (missing file, picamera2 not installed), 3 when a live
+camera was lost and did not come back after the retries.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Callable, Tuple
+
+from ..camera import CameraLoop, LoopOptions, open_source, stop_on_signals
+from ..camera.sources import PICAMERA_MAIN_SIZE
+from ..detector import Detector
+from .common import add_model_args
+
+#: Exit code when the camera is lost for good.
+EXIT_SOURCE_LOST = 3
+
+
+def _number(kind: Callable, low: float) -> Callable[[str], float]:
+    """An argparse type: ``kind`` (int or float) not below ``low``."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}: {text}")
+        return value
+    return parse
+
+
+def _size(text: str) -> Tuple[int, int]:
+    """WxH, both even and at least 64."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WxH, e.g. 1280x960: {text}") from None
+    if w < 64 or h < 64 or w % 2 or h % 2:
+        raise argparse.ArgumentTypeError(f"width and height must be even and at least 64: {text}")
+    return w, h
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--source", "-s", default="picamera2",
+                   help="picamera2[:N] (default), a webcam index (0), an rtsp:// or http:// URL, "
+                        "a video file or a folder of images")
+    p.add_argument("--size", type=_size, default=PICAMERA_MAIN_SIZE, metavar="WxH",
+                   help="picamera2 main stream size (default %(default)s); faces are searched in a 320-wide copy")
+    add_model_args(p)
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per frame (DESIGN.md detect result + frame, tracks, fps, smoothed)")
+    p.add_argument("--detect-every", type=_number(int, 1), default=3, metavar="N",
+                   help="search faces every Nth frame, re-score the same boxes in between (default 3)")
+    p.add_argument("--window", type=_number(int, 1), default=5, metavar="N",
+                   help="smooth each face's p_fake over its last N frames (default 5)")
+    p.add_argument("--save-dir", type=Path, metavar="DIR",
+                   help="save frames judged fake or uncertain here, with boxes and scores drawn")
+    p.add_argument("--save-interval", type=_number(float, 0), default=1.0, metavar="S",
+                   help="at most one saved frame every S seconds (default 1; 0 saves every such frame)")
+    p.add_argument("--max-frames", type=_number(int, 1), metavar="N", help="stop after N frames")
+    p.add_argument("--duration", type=_number(float, 0), metavar="S", help="stop after S seconds")
+    p.add_argument("--retries", type=_number(int, 0), default=5, metavar="N",
+                   help="reconnect a lost camera up to N times in a row before giving up (default 5)")
+    p.add_argument("--backoff", type=_number(float, 0), default=1.0, metavar="S",
+                   help="first wait before a reconnect, doubled each time up to 30 s (default 1)")
+
+
+def run(args: argparse.Namespace) -> int:
+    source = open_source(args.source, args.size)
+    options = LoopOptions(detect_every=args.detect_every, window=args.window, json=args.json,
+                          save_dir=args.save_dir, save_interval=args.save_interval, max_frames=args.max_frames,
+                          duration=args.duration, retries=args.retries, backoff=args.backoff)
+    loop = CameraLoop(source, Detector(args.model, num_threads=args.threads), options)
+    with stop_on_signals(loop):
+        summary = loop.run()
+    print(summary.text(args.save_dir), file=sys.stderr, flush=True)
+    if summary.lost:
+        print(f"eyegrad: error: camera lost: {summary.lost}", file=sys.stderr, flush=True)
+        return EXIT_SOURCE_LOST
+    return 0
