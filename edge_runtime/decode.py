@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import io
 import os
-import struct
 import warnings
+from functools import lru_cache
 from pathlib import Path
-from typing import Union
+from typing import Tuple, Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -24,6 +24,9 @@ ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, np.ndarray]
 MAX_PIXELS = 64_000_000
 #: Largest file accepted, in bytes.
 MAX_FILE_BYTES = 100 * 1024 * 1024
+#: Image formats decoded (when this Pillow build has them); others, such as EPS (which would
+#: run Ghostscript) or the many rare formats Pillow knows, are refused as unsupported.
+FORMATS = ("JPEG", "PNG", "GIF", "BMP", "WEBP", "TIFF", "PPM", "AVIF")
 
 
 def read_bytes(path: Union[str, os.PathLike]) -> bytes:
@@ -46,14 +49,18 @@ def read_bytes(path: Union[str, os.PathLike]) -> bytes:
         raise InputError(f"permission denied: {p}") from None
     except OSError as exc:
         raise InputError(f"cannot read {p}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # e.g. a NUL byte in the path
+        raise InputError(f"invalid path {str(p)!r}: {exc}") from None
 
 
 def _pil_to_gray(img: Image.Image) -> np.ndarray:
     """Convert any PIL mode to uint8 grayscale, scaling high bit depths."""
-    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        arr = np.asarray(img, dtype=np.float64)
-        scale = 255.0 / 65535.0 if arr.size and arr.max() > 255 else 1.0
-        return np.clip(arr * scale, 0, 255).astype(np.uint8)
+    if img.mode.startswith("I;16"):  # true 16-bit samples: 65535 is white whatever the content
+        return np.round(np.asarray(img, dtype=np.float64) / 257.0).astype(np.uint8)
+    if img.mode in ("I", "F"):  # 32-bit samples of unknown range: treat as 16-bit if they exceed 8
+        arr = np.nan_to_num(np.asarray(img, dtype=np.float64))
+        scale = 1.0 / 257.0 if arr.size and arr.max() > 255 else 1.0
+        return np.clip(np.round(arr * scale), 0, 255).astype(np.uint8)
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -61,14 +68,26 @@ def _pil_to_gray(img: Image.Image) -> np.ndarray:
     return np.asarray(img.convert("L"), dtype=np.uint8)
 
 
+@lru_cache(maxsize=None)
+def pil_formats() -> Tuple[str, ...]:
+    """The entries of ``FORMATS`` this Pillow build can open."""
+    Image.init()
+    return tuple(f for f in FORMATS if f in Image.OPEN)
+
+
 def decode_bytes(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Decode encoded image bytes (JPEG, PNG, GIF, BMP, WebP, TIFF...) to gray uint8."""
+    """Decode encoded image bytes (JPEG, PNG, GIF, BMP, WebP, TIFF, PPM, AVIF) to gray uint8.
+
+    Every failure, whatever Pillow raises for a corrupt file, becomes a one-line ``InputError``;
+    Pillow's warnings (e.g. corrupt EXIF in an otherwise good photo) are not printed.
+    """
     if not data:
         raise InputError("empty input: 0 bytes")
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
+            img = Image.open(io.BytesIO(data), formats=pil_formats())
             w, h = img.size
             if w * h > max_pixels:
                 raise InputError(f"image too large: {w}x{h} pixels exceeds the limit of {max_pixels}")
@@ -80,14 +99,14 @@ def decode_bytes(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     except InputError:
         raise
     except UnidentifiedImageError:
-        raise InputError("not a recognised image format") from None
+        raise InputError(f"not a supported image format (expected {', '.join(pil_formats())})") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise InputError(f"image too large (decompression bomb): {exc}") from None
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"corrupt or truncated image: {msg}") from None
     except MemoryError:
         raise InputError("image too large to decode in memory") from None
+    except Exception as exc:  # noqa: BLE001 - Pillow's decoders raise many types on corrupt data
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"corrupt or truncated image: {msg}") from None
 
 
 def array_to_gray(arr: np.ndarray, max_pixels: int = MAX_PIXELS) -> np.ndarray:

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     stems: Dict[str, int] = {}
     if not args.json:
         print(f"{'verdict':<9} {'p_fake':>6} {'ms':>7}  path")
-    for path in expand_inputs(args.paths):
+    for path in expand_inputs(args.paths, keep_empty_folders=True):
         result = detector.detect(path)
         any_error |= result.verdict == "error"
         if args.explain:
