@@ -112,15 +112,21 @@ def explanation_pngs(explanation: FaceExplanation, scale: int = 3) -> Dict[str, 
     return {name: png_bytes(img, scale) for name, img in explanation.images().items()}
 
 
+def explain_result(model: EyeModel, source: ImageSource, result: DetectResult) -> List[FaceExplanation]:
+    """Explanations of the faces of a detect result, from the image source it was made from."""
+    if not result.faces:
+        return []
+    return explain_faces(decode_image(source), [f.face for f in result.faces], model)
+
+
 def write_explanations(model: EyeModel, source: ImageSource, result: DetectResult, out_dir: Path,
                        stem: str) -> List[Path]:
     """Write ``<stem>_face<i>_<name>.png`` for every face of a result; returns the paths."""
-    if not result.faces:
-        return []
-    gray = decode_image(source)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    explanations = explain_result(model, source, result)
+    if explanations:
+        out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for i, expl in enumerate(explain_faces(gray, [f.face for f in result.faces], model)):
+    for i, expl in enumerate(explanations):
         for name, data in explanation_pngs(expl).items():
             path = out_dir / f"{stem}_face{i}_{name}.png"
             path.write_bytes(data)

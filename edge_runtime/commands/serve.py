@@ -1,0 +1,36 @@
+"""Serve the upload page and the JSON API (waitress)."""
+from __future__ import annotations
+
+import argparse
+
+from ..errors import EyegradError
+from .common import add_model_args
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    add_model_args(p)
+    p.add_argument("--workers", type=int, default=2, help="detectors working in parallel (default: 2)")
+    p.add_argument("--max-upload-mb", type=float, default=8.0, help="largest accepted upload in MB (default: 8)")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds before a request gives up (default: 30)")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        from ..web import create_app
+        from ..web.server import create_server
+    except ImportError as exc:
+        raise EyegradError(f"eyegrad serve needs flask and waitress ({exc}): pip install 'eyegrad[web]'") from None
+    if args.workers < 1:
+        raise EyegradError("--workers must be at least 1")
+    app = create_app(args.model, workers=args.workers, num_threads=args.threads,
+                     max_upload_bytes=int(args.max_upload_mb * 1024 * 1024), timeout_s=args.timeout)
+    server = create_server(app, host=args.host, port=args.port)
+    print(f"eyegrad: serving on http://{args.host}:{server.effective_port}/ "
+          f"({args.workers} worker(s); Ctrl+C to stop)", flush=True)
+    try:
+        server.run()
+    finally:
+        app.extensions["eyegrad_pool"].close()
+    return 0
