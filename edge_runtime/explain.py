@@ -72,8 +72,13 @@ def occlusion_map(band: np.ndarray, model: EyeModel, patch: Tuple[int, int] = (1
     return total / np.maximum(count, 1.0), base
 
 
-def heatmap_image(band: np.ndarray, occlusion: np.ndarray) -> np.ndarray:
-    """Red (towards fake) / blue (towards real) over the gray band, BGR uint8."""
+def heatmap_image(band: np.ndarray, occlusion: np.ndarray, smooth: float = 4.0) -> np.ndarray:
+    """Red (towards fake) / blue (towards real) over the gray band, BGR uint8.
+
+    The map is blurred by ``smooth`` pixels for display, hiding the patch grid.
+    """
+    if smooth > 0:
+        occlusion = cv2.GaussianBlur(occlusion, (0, 0), smooth, borderType=cv2.BORDER_REPLICATE)
     scale = max(float(np.abs(occlusion).max()), MIN_HEAT_SCALE)
     v = np.clip(occlusion / scale, -1.0, 1.0)[..., None]
     base = cv2.cvtColor(band, cv2.COLOR_GRAY2BGR).astype(np.float32)
@@ -100,7 +105,7 @@ def explain_faces(gray: np.ndarray, faces: List[Face], model: EyeModel) -> List[
 def png_bytes(image: np.ndarray, scale: int = 3) -> bytes:
     """Encode a uint8 gray or BGR image as PNG, enlarged ``scale`` times for viewing."""
     if scale > 1:
-        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
     ok, buf = cv2.imencode(".png", image)
     if not ok:
         raise ValueError("PNG encoding failed")

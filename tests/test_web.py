@@ -113,6 +113,8 @@ def test_explain_adds_pngs(client, face_bytes, app):
         assert images["eye_left"].shape[1] + images["eye_right"].shape[1] == band_w
         assert images["gradient_left"].shape == images["eye_left"].shape
         assert images["occlusion"].shape == (band_h, band_w, 3)
+        lo, hi = face["occlusion_range"]
+        assert -1.0 <= lo <= hi <= 1.0
 
 
 def test_no_face_image(client):

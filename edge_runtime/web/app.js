@@ -13,7 +13,8 @@
   let previewUrl = null;
   let uploadCount = 0;
 
-  const megabytes = (n) => `${(n / (1024 * 1024)).toFixed(n < 1024 * 1024 ? 2 : 0)} MB`;
+  const megabytes = (n) => (n < 1024 * 1024 ? `${Math.max(1, Math.round(n / 1024))} KB`
+    : `${+(n / (1024 * 1024)).toFixed(1)} MB`);
 
   function showInfo() {
     $("max-size").textContent = megabytes(info.max_upload_bytes);
@@ -55,9 +56,15 @@
     if (previewUrl) URL.revokeObjectURL(previewUrl);
     previewUrl = file.type.startsWith("image/") ? URL.createObjectURL(file) : null;
     const img = $("preview-img");
+    const caption = `${file.name} · ${megabytes(file.size)}`;
+    $("preview-name").textContent = caption;
+    img.hidden = !previewUrl;
+    img.onerror = () => {
+      img.hidden = true;
+      $("preview-name").textContent = `${caption} · the browser cannot show this image`;
+    };
     if (previewUrl) img.src = previewUrl;
     else img.removeAttribute("src");
-    $("preview-name").textContent = `${file.name} · ${megabytes(file.size)}`;
     $("analysis").hidden = false;
   }
 
@@ -71,7 +78,7 @@
   function placeBox(parent, rect, img, cls, label) {
     const [x, y, w, h] = rect;
     const el = document.createElement("div");
-    el.className = `box ${cls}`;
+    el.className = `box box-${cls}`;
     el.style.left = `${(100 * x) / img.naturalWidth}%`;
     el.style.top = `${(100 * y) / img.naturalHeight}%`;
     el.style.width = `${(100 * w) / img.naturalWidth}%`;
@@ -137,6 +144,13 @@
       const img = card.querySelector(`img.${name}`);
       if (face.explain && face.explain[name]) img.src = `data:image/png;base64,${face.explain[name]}`;
       else img.remove();
+    }
+    if (face.occlusion_range) {
+      const [lo, hi] = face.occlusion_range;
+      const biggest = Math.max(Math.abs(lo), Math.abs(hi));
+      card.querySelector(".occlusion-note").textContent = biggest < 0.005
+        ? "Hiding any part of the eye band leaves p_fake unchanged: no single region drives this score."
+        : `Hiding one region changes p_fake by up to ${biggest.toFixed(3)}.`;
     }
     return card;
   }

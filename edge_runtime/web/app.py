@@ -95,6 +95,7 @@ def detect_json(detector: Detector, data: bytes, name: Optional[str], explain: b
     if explain:
         for face, expl in zip(out["faces"], explain_result(detector.model, data, result)):
             face["explain"] = {k: base64.b64encode(v).decode("ascii") for k, v in explanation_pngs(expl).items()}
+            face["occlusion_range"] = [round(float(expl.occlusion.min()), 6), round(float(expl.occlusion.max()), 6)]
     return out
 
 

@@ -60,7 +60,10 @@ def openapi_spec(max_upload_bytes: int) -> dict:
                             "eyes_from": {"enum": ["cascade", "geometry"]},
                             "p_fake": {"type": "number", "minimum": 0, "maximum": 1},
                             "explain": {"type": "object", "description": "with ?explain=1",
-                                        "properties": {k: _PNG for k in IMAGE_NAMES}}}}},
+                                        "properties": {k: _PNG for k in IMAGE_NAMES}},
+                            "occlusion_range": {"type": "array", "items": {"type": "number"}, "description":
+                                                "with ?explain=1: lowest and highest p_fake drop when a region "
+                                                "of the eye band is hidden"}}}},
                     "timing_ms": {"type": "object", "additionalProperties": {"type": "number"}},
                     "error": {"type": ["string", "null"]}}},
         }},

@@ -1,0 +1,91 @@
+"""The upload page in headless Chromium (Debian's /usr/bin/chromium driven by Playwright)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("flask", reason="the web extra (flask) is not installed")
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright python package is not installed")
+
+from edge_runtime.web import create_app  # noqa: E402
+from edge_runtime.web.server import BackgroundServer  # noqa: E402
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+VERDICT_DONE = "#result[data-verdict]"
+
+
+@pytest.fixture(scope="module")
+def server():
+    app = create_app(workers=1)
+    with BackgroundServer(app) as srv:
+        yield srv
+    app.extensions["eyegrad_pool"].close()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    if not CHROMIUM.exists():
+        pytest.skip(f"no browser: {CHROMIUM} not found (apt-get install chromium)")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        yield page
+        browser.close()
+
+
+def open_page(page, server) -> None:
+    page.goto(server.url + "/")
+    page.wait_for_function("document.getElementById('footer').textContent.includes('model')")
+
+
+def test_upload_shows_verdict_and_explanations(page, server, sample_images):
+    sample = next(p for p in sample_images if p.name == "real_mesonet_00240.jpg")
+    open_page(page, server)
+    page.set_input_files("#file", str(sample))
+    page.wait_for_selector(VERDICT_DONE, timeout=60_000)
+    verdict = page.get_attribute("#result", "data-verdict")
+    assert verdict in ("real", "fake", "uncertain")
+    assert page.locator(".face").count() >= 1
+    assert page.locator(".face img.occlusion").first.evaluate("img => img.complete && img.naturalWidth > 0")
+    assert page.locator("#boxes .box-face").count() >= 1
+    assert page.locator("#note").is_visible() == (verdict == "uncertain")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "web_upload.png"), full_page=True)
+
+
+def test_drop_a_file(page, server, sample_images):
+    open_page(page, server)
+    data = list(sample_images[0].read_bytes())
+    page.evaluate("""([name, bytes]) => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([new Uint8Array(bytes)], name, {type: "image/jpeg"}));
+        document.getElementById("drop").dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true}));
+    }""", [sample_images[0].name, data])
+    page.wait_for_selector(VERDICT_DONE, timeout=60_000)
+    assert page.get_attribute("#result", "data-verdict") in ("real", "fake", "uncertain", "no_face")
+
+
+def test_client_side_check_refuses_a_text_file(page, server):
+    open_page(page, server)
+    requests = []
+    page.on("request", lambda r: requests.append(r.url) if "/api/detect" in r.url else None)
+    page.set_input_files("#file", files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hello"}])
+    page.wait_for_selector(VERDICT_DONE)
+    assert page.get_attribute("#result", "data-verdict") == "error"
+    assert "not a supported image" in page.text_content("#summary")
+    assert requests == []
+
+
+def test_server_errors_are_shown(page, server):
+    open_page(page, server)
+    page.set_input_files("#file", files=[{"name": "broken.jpg", "mimeType": "image/jpeg", "buffer": b"\xff\xd8junk"}])
+    page.wait_for_selector(VERDICT_DONE)
+    assert page.get_attribute("#result", "data-verdict") == "error"
+    assert page.text_content("#summary").strip()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "web_error.png"), full_page=True)
+
