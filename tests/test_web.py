@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import io
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import cv2
@@ -200,3 +201,20 @@ def test_uploads_stay_in_memory():
     env = EnvironBuilder(method="POST", data={"file": (io.BytesIO(b"\x00" * 2_000_000), "big.jpg")}).get_environ()
     stream = MemoryRequest(env).files["file"].stream
     assert isinstance(stream, io.BytesIO) and len(stream.getvalue()) == 2_000_000
+
+
+def test_timeout_is_503_and_the_worker_comes_back(face_bytes):
+    app = create_app(workers=1, timeout_s=1e-6)
+    try:
+        client = app.test_client()
+        resp = client.post("/api/detect", data=face_bytes, content_type="image/jpeg")
+        assert "did not finish" in assert_json_error(resp, 503)
+        assert resp.headers["Retry-After"]
+        pool = app.extensions["eyegrad_pool"]
+        for _ in range(600):  # the abandoned job finishes in the background and frees its detector
+            if pool.idle == 1:
+                break
+            time.sleep(0.05)
+        assert client.get("/healthz").get_json()["idle_workers"] == 1
+    finally:
+        app.extensions["eyegrad_pool"].close()
