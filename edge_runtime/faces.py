@@ -140,7 +140,11 @@ class FaceFinder:
         return Face(box, eyes, "cascade") if eyes else Face(box, self.geometry_eyes(box), "geometry")
 
     def find(self, gray: np.ndarray) -> List[Face]:
-        """Faces with their eyes, largest face first."""
+        """Faces with their eyes, largest face first.
+
+        For any 2-D uint8 ``gray`` (at least 1 x 1): at most ``max_faces`` faces, each box at
+        least 2 x 2 pixels and inside the image, both eye centres inside their face box.
+        """
         faces = [self.face_with_eyes(gray, box) for box in self.find_face_boxes(gray)]
         if not faces:
             crop = self.whole_image_face(gray)

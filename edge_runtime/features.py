@@ -80,7 +80,9 @@ def align_band(gray: np.ndarray, left_eye: Point, right_eye: Point, geometry: Ba
     m = band_transform(left_eye, right_eye, geometry)
     scale = math.hypot(m[0, 0], m[1, 0])
     src = gray
-    if scale < 0.5:  # big face: pre-shrink so the warp does not alias
+    # big face: pre-shrink so the warp does not alias (not when eyes absurdly far apart
+    # for the image size would shrink it to nothing: cv2.resize refuses an empty size)
+    if scale < 0.5 and 2.0 * scale * min(gray.shape[:2]) >= 1.0:
         f = 2.0 * scale
         src = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
         m = m.copy()
@@ -106,6 +108,11 @@ def eye_centers(face: Face) -> Tuple[Point, Point]:
 
 
 def eye_features(gray: np.ndarray, face: Face, geometry: Optional[BandGeometry] = None) -> np.ndarray:
-    """Model input (H x W x 3 float32) for one face: aligned eye band -> gradient channels."""
+    """Model input (H x W x 3 float32) for one face: aligned eye band -> gradient channels.
+
+    For any 2-D uint8 ``gray`` (at least 1 x 1) and any int64 eye boxes (outside the image,
+    empty or huge included) the result is finite and within +-FEATURE_CLIP; parts of the band
+    outside the image are filled by reflection.
+    """
     left, right = eye_centers(face)
     return gradient_channels(align_band(gray, left, right, geometry or STUDENT_GEOMETRY))
