@@ -15,7 +15,7 @@ class Progress:
                  interval: float = 0.5, unit: str = "img") -> None:
         self.total, self.label, self.unit = total, label, unit
         self.stream = stream or sys.stderr
-        self.interval = interval
+        self.interval = interval if self.stream.isatty() else max(interval, 10.0)
         self.done = 0
         self.start = self._last = time.monotonic()
         self.enabled = True

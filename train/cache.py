@@ -1,0 +1,154 @@
+"""On-disk cache of context crops around the eyes, built in parallel processes.
+
+For every image (or sampled video frame) the runtime's own code finds the largest
+face and its eyes and cuts a *context band*: the student's eye band with extra margin,
+at the same pixel scale (``edge_runtime.features.align_band``). Augmentation later cuts
+the student's and teacher's bands out of it. Entries are keyed by the feature version,
+the context geometry and the file's content hash, so re-runs skip what is cached.
+"""
+from __future__ import annotations
+
+import hashlib
+import multiprocessing as mp
+import os
+from pathlib import Path
+from typing import List, NamedTuple, Optional, Sequence, Tuple
+
+import numpy as np
+
+from edge_runtime.datasets import VIDEO_SUFFIXES
+from edge_runtime.decode import decode_image
+from edge_runtime.errors import InputError
+from edge_runtime.faces import FaceFinder
+from edge_runtime.features import FEATURE_VERSION, STUDENT_GEOMETRY, BandGeometry, align_band, eye_centers
+from edge_runtime.progress import Progress
+
+from .data import Sample
+from .video import sample_frames
+
+#: The cached band: the student's band with 1.75x the context, same pixel scale.
+CONTEXT_GEOMETRY = STUDENT_GEOMETRY.scaled(1.75)
+CACHE_VERSION = "ctx1"
+DEFAULT_CACHE = Path(os.environ.get("EYEGRAD_CACHE", Path.home() / ".cache" / "eyegrad"))
+
+
+class CropSet(NamedTuple):
+    """Context crops with their labels, sources, split groups and eye origin."""
+
+    crops: np.ndarray  # N x H x W uint8
+    labels: np.ndarray  # N int
+    sources: np.ndarray  # N str
+    groups: np.ndarray  # N str
+    eyes_cascade: np.ndarray  # N bool: eyes came from the eye cascade
+    paths: np.ndarray  # N str
+
+    def subset(self, mask: np.ndarray) -> "CropSet":
+        return CropSet(*(a[mask] for a in self))
+
+
+def _cache_dir(root: Path, geometry: BandGeometry) -> Path:
+    tag = f"{FEATURE_VERSION}-{CACHE_VERSION}-{geometry.height}x{geometry.width}-{geometry.eye_spacing:.4f}"
+    return root / "crops" / tag
+
+
+_FINDER: Optional[FaceFinder] = None
+
+
+def _finder() -> FaceFinder:
+    global _FINDER
+    if _FINDER is None:
+        _FINDER = FaceFinder()
+    return _FINDER
+
+
+def crops_of_gray(gray: np.ndarray, geometry: BandGeometry) -> Optional[Tuple[np.ndarray, bool]]:
+    """The context crop of the largest face and whether its eyes came from the cascade."""
+    faces = _finder().find(gray)
+    if not faces:
+        return None
+    face = faces[0]
+    return align_band(gray, *eye_centers(face), geometry), face.eyes_from == "cascade"
+
+
+def extract_file(path: Path, geometry: BandGeometry, every: int, max_frames: int) -> dict:
+    """Crops for one image, or for the sampled frames of one video."""
+    crops, cascade, frames = [], [], []
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        grays = list(sample_frames(path, every, max_frames))
+    else:
+        try:
+            grays = [(-1, decode_image(path))]
+        except InputError:
+            grays = []
+    for frame, gray in grays:
+        got = crops_of_gray(gray, geometry)
+        if got is not None:
+            crops.append(got[0])
+            cascade.append(got[1])
+            frames.append(frame)
+    shape = (0, geometry.height, geometry.width)
+    return {"crops": np.stack(crops) if crops else np.zeros(shape, np.uint8),
+            "cascade": np.array(cascade, bool), "frames": np.array(frames, int)}
+
+
+def _work(args) -> Tuple[int, dict]:
+    i, path, cache_file, geometry, every, max_frames = args
+    out = extract_file(path, geometry, every, max_frames)
+    tmp = cache_file.with_suffix(".tmp.npz")
+    np.savez(tmp, **out)
+    os.replace(tmp, cache_file)
+    return i, out
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def build_crops(samples: Sequence[Sample], cache_root: Path = DEFAULT_CACHE,
+                geometry: BandGeometry = CONTEXT_GEOMETRY, workers: int = 0,
+                every: int = 10, max_frames: int = 20) -> CropSet:
+    """Context crops for every sample (cached on disk; missing ones built in parallel)."""
+    cdir = _cache_dir(Path(cache_root), geometry)
+    cdir.mkdir(parents=True, exist_ok=True)
+    results: List[Optional[dict]] = [None] * len(samples)
+    todo = []
+    for i, s in enumerate(samples):
+        cache_file = cdir / f"{file_digest(s.path)}.npz"
+        if cache_file.exists():
+            try:
+                with np.load(cache_file) as z:
+                    results[i] = {k: z[k] for k in z.files}
+                continue
+            except (OSError, ValueError, EOFError):
+                pass  # corrupt cache entry: rebuild it
+        todo.append((i, s.path, cache_file, geometry, every, max_frames))
+    if todo:
+        bar = Progress(len(todo), "features")
+        workers = workers or max(1, os.cpu_count() or 1)
+        if workers > 1:
+            with mp.get_context("fork").Pool(workers) as pool:
+                for i, out in pool.imap_unordered(_work, todo, chunksize=16):
+                    results[i] = out
+                    bar.update()
+        else:
+            for item in todo:
+                i, out = _work(item)
+                results[i] = out
+                bar.update()
+        bar.close()
+    crops, labels, sources, groups, cascade, paths = [], [], [], [], [], []
+    for s, r in zip(samples, results):
+        for crop, casc in zip(r["crops"], r["cascade"]):
+            crops.append(crop)
+            labels.append(s.label)
+            sources.append(s.source)
+            groups.append(s.group)
+            cascade.append(bool(casc))
+            paths.append(str(s.path))
+    shape = (0, geometry.height, geometry.width)
+    return CropSet(np.stack(crops) if crops else np.zeros(shape, np.uint8), np.array(labels, int),
+                   np.array(sources), np.array(groups), np.array(cascade, bool), np.array(paths))

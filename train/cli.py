@@ -1,0 +1,38 @@
+"""Train the student and teacher eye-band CNNs on folders of real and fake faces."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from edge_runtime.errors import EyegradError
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", nargs="+", required=True, metavar="ROOT",
+                   help="dataset roots, each with real/ and fake/ (or real/ only: self-blended fakes are made)")
+    p.add_argument("--out", default="runs/latest", help="run directory (weights, reports, plots)")
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--sbi-rate", type=float, default=0.5,
+                   help="share of real crops that also give a self-blended fake per epoch (0 disables)")
+    p.add_argument("--val-fraction", type=float, default=0.2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--teacher", action="store_true", help="also train the teacher (for `eyegrad optimize`)")
+    p.add_argument("--loso", action="store_true", help="also run the leave-one-source-out table")
+    p.add_argument("--loso-epochs", type=int, default=12)
+    p.add_argument("--limit", type=int, default=None, help="at most N images per source and class (quick runs)")
+    p.add_argument("--cache", type=Path, default=None, help="feature cache directory (default ~/.cache/eyegrad)")
+    p.add_argument("--workers", type=int, default=0, help="feature extraction processes (default: all cores)")
+    p.add_argument("--frames-every", type=int, default=10, help="video files: keep every Nth frame")
+    p.add_argument("--frames-max", type=int, default=20, help="video files: at most K frames per video")
+
+
+def run(args: argparse.Namespace) -> int:
+    for root in args.data:
+        if not Path(root).is_dir():
+            raise EyegradError(f"no such dataset folder: {root}")
+    from .experiment import train_and_report  # TensorFlow is imported only here
+
+    train_and_report(args)
+    return 0

@@ -1,0 +1,92 @@
+"""Labelled samples from dataset roots, and a split that keeps near-duplicates together.
+
+A dataset root holds real and fake folders (any spelling that ``eyegrad evaluate``
+accepts). Images numbered in sequence (frame dumps like ``mesonet_df``) are grouped in
+contiguous blocks of file numbers; frames sampled from one video share the video's
+group. Whole groups go to one side of the split, stratified by source and label.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+from edge_runtime.datasets import IMAGE_SUFFIXES, VIDEO_SUFFIXES, labelled_files
+
+SPLIT_NAMES = {"train", "training", "val", "valid", "validation", "test", "testing"}
+_NUMBER = re.compile(r"(\d+)(?!.*\d)")
+
+
+class Sample(NamedTuple):
+    """One training image, or one frame of a video (``frame`` >= 0)."""
+
+    path: Path
+    label: int  # 0 real, 1 fake
+    source: str
+    group: str
+    frame: int = -1
+
+
+def source_name(root: Path) -> str:
+    """A dataset's name: its folder, or the parent's when the folder is a split name."""
+    root = Path(root).resolve()
+    return root.parent.name if root.name.lower() in SPLIT_NAMES else root.name
+
+
+def group_key(path: Path, source: str, label: int, block: int) -> str:
+    """Near-duplicate group: video file, or block of ``block`` consecutive file numbers."""
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        return f"{source}/{label}/video:{path.name}"
+    m = _NUMBER.search(path.stem)
+    if m is None:
+        return f"{source}/{label}/file:{path.name}"
+    prefix = path.stem[: m.start()]
+    return f"{source}/{label}/{prefix}#{int(m.group(1)) // block}"
+
+
+def discover(roots: Sequence[Path], block: int = 200) -> List[Tuple[Path, int, str, str]]:
+    """(path, label, source, group) for every image and video under the roots."""
+    out = []
+    for root in roots:
+        src = source_name(Path(root))
+        for path, label in labelled_files(Path(root), tuple(IMAGE_SUFFIXES | VIDEO_SUFFIXES)):
+            out.append((path, label, src, group_key(path, src, label, block)))
+    return out
+
+
+def _stable_hash(text: str, seed: int) -> str:
+    return hashlib.sha256(f"{seed}:{text}".encode()).hexdigest()
+
+
+def split_groups(samples: Sequence[Sample], val_fraction: float = 0.2, seed: int = 0
+                 ) -> Tuple[List[Sample], List[Sample]]:
+    """Train and validation samples; every group lies wholly on one side.
+
+    Within each (source, label) stratum, groups are ordered by a seeded hash and
+    taken for validation until ``val_fraction`` of the stratum's samples is reached.
+    """
+    strata: Dict[Tuple[str, int], Dict[str, List[Sample]]] = defaultdict(lambda: defaultdict(list))
+    for s in samples:
+        strata[(s.source, s.label)][s.group].append(s)
+    train, val = [], []
+    for groups in strata.values():
+        total = sum(len(v) for v in groups.values())
+        taken = 0
+        for key in sorted(groups, key=lambda g: _stable_hash(g, seed)):
+            members = groups[key]
+            if taken < val_fraction * total and len(groups) > 1:
+                val.extend(members)
+                taken += len(members)
+            else:
+                train.extend(members)
+    return train, val
+
+
+def sources_of(samples: Sequence[Sample]) -> List[str]:
+    return sorted({s.source for s in samples})
+
+
+def filter_sources(samples: Sequence[Sample], exclude: Optional[str]) -> List[Sample]:
+    return [s for s in samples if s.source != exclude]

@@ -1,0 +1,105 @@
+"""`eyegrad train`: fit student (and teacher), report per source, leave-one-source-out."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Dict
+
+import numpy as np
+
+from edge_runtime.features import STUDENT_GEOMETRY
+from edge_runtime.metrics import binary_report
+
+from .cache import CONTEXT_GEOMETRY, DEFAULT_CACHE
+from .data import source_name
+from .loop import TrainConfig, fit
+from .models import build_student, build_teacher, model_size
+from .reports import markdown_table, per_source, plot_confusion, plot_history, plot_roc
+from .run import TEACHER_GEOMETRY, prepare, run_metadata, save_run, split_summary
+from .sequence import plain_batch
+from .shortcuts import crop_scorer, jpeg_shortcut_report
+
+
+def config_from(args: argparse.Namespace, epochs: int) -> TrainConfig:
+    return TrainConfig(epochs=epochs, batch_size=args.batch_size, learning_rate=args.lr,
+                       sbi_rate=args.sbi_rate, seed=args.seed)
+
+
+def leave_one_source_out(args: argparse.Namespace, roots, log) -> Dict[str, Dict]:
+    """Train without each source in turn and test on all of it."""
+    sources = sorted({source_name(Path(r)) for r in roots})
+    table = {}
+    for src in sources:
+        data, held = prepare(roots, args.val_fraction, args.seed, args.limit, args.cache or DEFAULT_CACHE,
+                             args.workers, holdout=src)
+        if held is None or len(held.labels) == 0 or len(data.train.labels) == 0:
+            continue
+        log(f"--- leave out {src}: train {len(data.train.labels)}, test {len(held.labels)}")
+        model, _, _ = fit(build_student, STUDENT_GEOMETRY, data.train, data.val, config_from(args, args.loso_epochs),
+                          Path(args.out) / "loso" / src, data.real_only_sources, log)
+        pred = model.predict(plain_batch(held, CONTEXT_GEOMETRY, STUDENT_GEOMETRY), batch_size=256,
+                             verbose=0).reshape(-1)
+        row = binary_report(held.labels, pred)
+        row["real_pass_rate"] = float((pred[held.labels == 0] < 0.5).mean()) if (held.labels == 0).any() else None
+        table[src] = row
+    return table
+
+
+def train_and_report(args: argparse.Namespace) -> Dict:
+    out = Path(args.out)
+    roots = [Path(r) for r in args.data]
+    log = print
+    run = run_metadata({k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "run"}, roots)
+    data, _ = prepare(roots, args.val_fraction, args.seed, args.limit, args.cache or DEFAULT_CACHE, args.workers)
+    run["split"] = split_summary(data)
+    log(f"train {len(data.train.labels)} crops, validation {len(data.val.labels)} crops; "
+        f"self-blended fakes for {data.real_only_sources or 'no real-only source'}")
+    cfg = config_from(args, args.epochs)
+    histories, preds, models = {}, {}, {}
+    roles = [("student", build_student, STUDENT_GEOMETRY)]
+    if args.teacher:
+        roles.append(("teacher", build_teacher, TEACHER_GEOMETRY))
+    for role, builder, band in roles:
+        log(f"=== {role}: {model_size(builder((band.height, band.width, 3)))}")
+        model, hist, pred = fit(builder, band, data.train, data.val, cfg, out, data.real_only_sources, log)
+        model.save_weights(str(out / f"{role}.weights.h5"))
+        histories[role], preds[role], models[role] = hist, pred, model
+        run[role] = {**model_size(model), "metrics": per_source(data.val, pred), "epochs_run": len(hist)}
+        log(markdown_table(run[role]["metrics"]))
+    plot_history(histories, out / "training_curves.png")
+    plot_roc(data.val.labels, preds, out / "roc.png")
+    plot_confusion(run["student"]["metrics"]["all"], out / "confusion.png", "student, validation")
+    scorer = crop_scorer(models["student"], CONTEXT_GEOMETRY, STUDENT_GEOMETRY)
+    biggest = max(set(data.val.sources), key=lambda s: int((data.val.sources == s).sum()))
+    m = np.zeros(len(data.val.labels), bool)  # the JPEG shortcut lives in the largest set (mesonet_df)
+    for label in (0, 1):
+        idx = np.flatnonzero((data.val.sources == biggest) & (data.val.labels == label))
+        m[idx[np.linspace(0, len(idx) - 1, min(200, len(idx))).astype(int)] if len(idx) else idx] = True
+    if m.any():
+        run["jpeg_shortcut"] = jpeg_shortcut_report(list(data.val.paths[m]), data.val.labels[m], preds["student"][m], scorer)
+        log(f"JPEG shortcut check: {run['jpeg_shortcut']}")
+    if args.loso:
+        run["loso"] = leave_one_source_out(args, roots, log)
+        (out / "loso.md").write_text(markdown_table(run["loso"], ("n", "accuracy", "auc", "real_pass_rate"),
+                                                    "held-out source") + "\n")
+        log(markdown_table(run["loso"], ("n", "accuracy", "auc", "real_pass_rate"), "held-out source"))
+    save_run(out, run)
+    (out / "report.md").write_text(render_report(run))
+    log(f"run written to {out}")
+    return run
+
+
+def render_report(run: Dict) -> str:
+    parts = [f"# Training run {run['date']}", "", f"Command: `{run['command']}`", "",
+             "Split (crops):", "```", json.dumps(run["split"], indent=1), "```"]
+    for role in ("student", "teacher"):
+        if role in run:
+            parts += ["", f"## {role}: {run[role]['params']} parameters, {run[role]['macs']} multiply-adds",
+                      "", markdown_table(run[role]["metrics"])]
+    if "jpeg_shortcut" in run:
+        parts += ["", "## JPEG shortcut check", "", "```", json.dumps(run["jpeg_shortcut"], indent=1), "```"]
+    if "loso" in run:
+        parts += ["", "## Leave one source out", "",
+                  markdown_table(run["loso"], ("n", "accuracy", "auc", "real_pass_rate"), "held-out source")]
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,97 @@
+"""Fit a model on augmented bands with early stopping on validation ROC-AUC."""
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
+
+import numpy as np
+
+from edge_runtime.features import BandGeometry
+from edge_runtime.metrics import roc_auc
+
+from .cache import CONTEXT_GEOMETRY, CropSet
+from .sequence import AugmentedBands, plain_batch
+from .tf import keras, tf
+
+
+class TrainConfig(NamedTuple):
+    epochs: int = 20
+    batch_size: int = 64
+    learning_rate: float = 3e-3
+    weight_decay: float = 1e-4
+    patience: int = 5
+    sbi_rate: float = 0.5
+    label_smoothing: float = 0.05
+    seed: int = 0
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    tf.random.set_seed(seed)
+
+
+def distribution_strategy() -> "tf.distribute.Strategy":
+    """MirroredStrategy over several GPUs, mixed precision on any GPU, default on the CPU."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+
+
+class BestAUC(keras.callbacks.Callback):
+    """Validation ROC-AUC each epoch; keeps the best weights and stops after ``patience``."""
+
+    def __init__(self, val_x: np.ndarray, val_y: np.ndarray, patience: int, log: Callable[[str], None]) -> None:
+        super().__init__()
+        self.val_x, self.val_y, self.patience, self.log = val_x, val_y, patience, log
+        self.best, self.best_epoch, self.best_weights = -np.inf, -1, None
+        self.history: List[Dict] = []
+
+    def on_epoch_end(self, epoch: int, logs: Optional[Dict] = None) -> None:
+        pred = self.model.predict(self.val_x, batch_size=256, verbose=0).reshape(-1)
+        auc = roc_auc(self.val_y, pred)
+        row = {"epoch": epoch + 1, "val_auc": auc, **{k: float(v) for k, v in (logs or {}).items()}}
+        self.history.append(row)
+        if logs is not None:
+            logs["val_auc"] = auc
+        mark = ""
+        if auc > self.best or np.isnan(auc):  # one-class validation: keep the latest weights
+            self.best, self.best_epoch, self.best_weights = auc, epoch, self.model.get_weights()
+            mark = " *"
+        self.log(f"epoch {epoch + 1}: loss {row.get('loss', float('nan')):.4f} val_auc {auc:.4f}{mark}")
+        if epoch - self.best_epoch >= self.patience:
+            self.model.stop_training = True
+
+    def on_train_end(self, logs: Optional[Dict] = None) -> None:
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
+def compile_model(model: keras.Model, cfg: TrainConfig, steps: int) -> None:
+    schedule = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=max(1, steps * cfg.epochs),
+                                                      alpha=0.02)
+    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay),
+                  loss=keras.losses.BinaryCrossentropy(label_smoothing=cfg.label_smoothing))
+
+
+def fit(builder: Callable[[Tuple[int, int, int]], keras.Model], band: BandGeometry, train: CropSet,
+        val: CropSet, cfg: TrainConfig, out_dir: Path, real_only_sources=(),
+        log: Callable[[str], None] = print) -> Tuple[keras.Model, List[Dict], np.ndarray]:
+    """Train ``builder``'s model on ``band``; returns it (best weights), history and val predictions."""
+    seed_everything(cfg.seed)
+    strategy = distribution_strategy()
+    seq = AugmentedBands(train, CONTEXT_GEOMETRY, [band], cfg.batch_size, cfg.sbi_rate, real_only_sources, cfg.seed)
+    val_x = plain_batch(val, CONTEXT_GEOMETRY, band)
+    with strategy.scope():
+        model = builder((band.height, band.width, 3))
+        compile_model(model, cfg, len(seq))
+    best = BestAUC(val_x, val.labels, cfg.patience, log)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    callbacks = [best, keras.callbacks.TensorBoard(log_dir=str(out_dir / "tensorboard"), write_graph=False)]
+    model.fit(seq, epochs=cfg.epochs, callbacks=callbacks, verbose=2, shuffle=False)
+    pred = model.predict(val_x, batch_size=256, verbose=0).reshape(-1) if len(val_x) else np.zeros(0)
+    (out_dir / f"{model.name}_history.json").write_text(json.dumps(best.history, indent=1))
+    return model, best.history, pred

@@ -1,0 +1,94 @@
+"""Metrics per validation source, plots and markdown tables of a training run."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+import numpy as np
+
+from edge_runtime.metrics import binary_report, roc_curve
+
+from .cache import CropSet
+
+METRIC_COLUMNS = ("n", "accuracy", "balanced_accuracy", "auc", "precision", "recall", "f1")
+
+
+def per_source(val: CropSet, pred: np.ndarray, threshold: float = 0.5) -> Dict[str, Dict]:
+    """Metrics on all validation crops, per source, and by eye origin (cascade/geometry)."""
+    out = {"all": binary_report(val.labels, pred, threshold)}
+    for src in sorted(set(val.sources)):
+        m = val.sources == src
+        out[src] = binary_report(val.labels[m], pred[m], threshold)
+    for name, m in (("eyes:cascade", val.eyes_cascade), ("eyes:geometry", ~val.eyes_cascade)):
+        if m.any():
+            out[name] = binary_report(val.labels[m], pred[m], threshold)
+    return out
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return "-" if math.isnan(v) else f"{v:.3f}"
+    return str(v)
+
+
+def markdown_table(rows: Dict[str, Dict], columns: Sequence[str] = METRIC_COLUMNS, first: str = "set") -> str:
+    lines = [f"| {first} | " + " | ".join(columns) + " |", "|" + "---|" * (len(columns) + 1)]
+    for name, r in rows.items():
+        lines.append(f"| {name} | " + " | ".join(_fmt(r.get(c, "")) for c in columns) + " |")
+    return "\n".join(lines)
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_history(histories: Dict[str, List[Dict]], path: Path) -> None:
+    """Training loss and validation AUC per epoch, one line per model."""
+    plt = _plt()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.5))
+    for name, hist in histories.items():
+        ep = [h["epoch"] for h in hist]
+        a1.plot(ep, [h.get("loss", np.nan) for h in hist], label=name)
+        a2.plot(ep, [h["val_auc"] for h in hist], label=name)
+    a1.set(xlabel="epoch", ylabel="training loss")
+    a2.set(xlabel="epoch", ylabel="validation ROC-AUC")
+    a1.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_roc(labels: np.ndarray, preds: Dict[str, np.ndarray], path: Path) -> None:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(4, 4))
+    for name, p in preds.items():
+        fpr, tpr = roc_curve(labels, p)
+        ax.plot(fpr, tpr, label=f"{name} (AUC {binary_report(labels, p)['auc']:.3f})")
+    ax.plot([0, 1], [0, 1], "k:", lw=0.8)
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="validation ROC")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_confusion(report: Dict, path: Path, title: str = "validation") -> None:
+    plt = _plt()
+    c = report["confusion"]
+    m = np.array([[c["tn"], c["fp"]], [c["fn"], c["tp"]]])
+    fig, ax = plt.subplots(figsize=(3.2, 3))
+    ax.imshow(m, cmap="Blues")
+    for (i, j), v in np.ndenumerate(m):
+        ax.text(j, i, str(v), ha="center", va="center", color="black")
+    ax.set_xticks([0, 1], ["pred real", "pred fake"])
+    ax.set_yticks([0, 1], ["real", "fake"])
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

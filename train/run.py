@@ -1,0 +1,86 @@
+"""A training run: data -> split -> cached crops -> student (and teacher) -> reports."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+import numpy as np
+
+from edge_runtime.features import FEATURE_VERSION, STUDENT_GEOMETRY, BandGeometry
+
+from .cache import CONTEXT_GEOMETRY, DEFAULT_CACHE, CropSet, build_crops
+from .data import Sample, discover, split_groups
+
+#: The teacher sees a third more context around the eyes (brows, lids, nose bridge).
+TEACHER_GEOMETRY = STUDENT_GEOMETRY.scaled(1.33)
+
+
+class RunData(NamedTuple):
+    train: CropSet
+    val: CropSet
+    real_only_sources: Tuple[str, ...]
+
+
+def load_samples(roots: Sequence[Path], limit: Optional[int] = None, seed: int = 0) -> List[Sample]:
+    """All samples under the roots; ``limit`` keeps a seeded subset per (source, label)."""
+    samples = [Sample(*d) for d in discover(roots)]
+    if limit:
+        rng = np.random.default_rng(seed)
+        keep = []
+        for key in sorted({(s.source, s.label) for s in samples}):
+            group = [s for s in samples if (s.source, s.label) == key]
+            keep.extend(group[i] for i in sorted(rng.permutation(len(group))[:limit]))
+        samples = keep
+    return samples
+
+
+def eyes_edited(path: str) -> bool:
+    """False for ciplab fakes whose code starts with 00 (neither eye was replaced)."""
+    stem = Path(path).stem
+    code = stem.rsplit("_", 1)[-1]
+    return not (len(code) == 4 and code.isdigit() and code.startswith("00"))
+
+
+def prepare(roots: Sequence[Path], val_fraction: float = 0.2, seed: int = 0, limit: Optional[int] = None,
+            cache: Path = DEFAULT_CACHE, workers: int = 0, holdout: Optional[str] = None,
+            frames_every: int = 10, frames_max: int = 20) -> Tuple[RunData, Optional[CropSet]]:
+    """Crops split into train/val (and the held-out source's crops for leave-one-out)."""
+    samples = load_samples(roots, limit, seed)
+    crops = build_crops(samples, cache, CONTEXT_GEOMETRY, workers, frames_every, frames_max)
+    held = crops.subset(crops.sources == holdout) if holdout else None
+    rest = crops.subset(crops.sources != holdout) if holdout else crops
+    train_s, val_s = split_groups([Sample(Path(p), int(y), s, g) for p, y, s, g in
+                                   zip(rest.paths, rest.labels, rest.sources, rest.groups)], val_fraction, seed)
+    val_groups = {s.group for s in val_s}
+    in_val = np.array([g in val_groups for g in rest.groups], bool)
+    train = rest.subset(~in_val)
+    # fakes whose eyes were not edited teach nothing about eyes: keep them out of training only
+    train = train.subset(np.array([y == 0 or eyes_edited(p) for y, p in zip(train.labels, train.paths)], bool))
+    real_only = tuple(sorted(s for s in set(train.sources) if not (train.labels[train.sources == s] == 1).any()))
+    return RunData(train, rest.subset(in_val), real_only), held
+
+
+def split_summary(data: RunData) -> Dict:
+    def counts(c: CropSet) -> Dict:
+        return {src: {"real": int(((c.sources == src) & (c.labels == 0)).sum()),
+                      "fake": int(((c.sources == src) & (c.labels == 1)).sum())} for src in sorted(set(c.sources))}
+    return {"train": counts(data.train), "val": counts(data.val), "real_only_sources": list(data.real_only_sources)}
+
+
+def run_metadata(args_dict: Dict, roots: Sequence[Path]) -> Dict:
+    return {"feature_version": FEATURE_VERSION, "context_geometry": CONTEXT_GEOMETRY.to_dict(),
+            "student_geometry": STUDENT_GEOMETRY.to_dict(), "teacher_geometry": TEACHER_GEOMETRY.to_dict(),
+            "data": [str(Path(r)) for r in roots], "command": " ".join(["eyegrad"] + sys.argv[1:]),
+            "args": args_dict, "date": time.strftime("%Y-%m-%d")}
+
+
+def geometry_of(run: Dict, role: str) -> BandGeometry:
+    return BandGeometry.from_dict(run[f"{role}_geometry"])
+
+
+def save_run(out: Path, run: Dict) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "run.json").write_text(json.dumps(run, indent=1, default=float))

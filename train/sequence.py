@@ -1,0 +1,92 @@
+"""Keras Sequences of augmented batches: real and fake crops plus self-blended fakes."""
+from __future__ import annotations
+
+from typing import List, NamedTuple, Sequence, Tuple
+
+import numpy as np
+
+from edge_runtime.features import BandGeometry
+
+from .augment import AugmentConfig, augmented_features, plain_features
+from .cache import CropSet
+from .tf import keras
+
+
+class Entry(NamedTuple):
+    index: int       # row of the CropSet
+    label: int       # 1 for fakes, including self-blended ones
+    make_fake: bool  # build a self-blended fake from this real crop
+    weight: float
+
+
+def epoch_entries(crops: CropSet, sbi_rate: float, real_only_sources: Sequence[str],
+                  rng: np.random.Generator) -> List[Entry]:
+    """One epoch's samples with weights that balance classes and damp large sources.
+
+    Every crop appears once; each real crop also gives a self-blended fake with
+    probability ``sbi_rate`` (always, for sources that have no fakes of their own).
+    A sample's weight is 1/sqrt(size of its (source, kind) stratum), rescaled so both
+    classes weigh the same.
+    """
+    raw = [(i, int(y), False) for i, y in enumerate(crops.labels)]
+    for i, y in enumerate(crops.labels):
+        if y == 0 and (crops.sources[i] in real_only_sources or rng.random() < sbi_rate):
+            raw.append((i, 1, True))
+    keys = [(crops.sources[i], y, fake) for i, y, fake in raw]
+    counts = {k: keys.count(k) for k in set(keys)}
+    w = np.array([1.0 / np.sqrt(counts[k]) for k in keys])
+    labels = np.array([y for _, y, _ in raw])
+    for c in (0, 1):
+        if (labels == c).any():
+            w[labels == c] *= 0.5 * len(w) / w[labels == c].sum()
+    return [Entry(i, y, fake, float(wi)) for (i, y, fake), wi in zip(raw, w)]
+
+
+class AugmentedBands(keras.utils.Sequence):
+    """Batches of augmented features; with several bands, x is a list (student, teacher)."""
+
+    def __init__(self, crops: CropSet, context: BandGeometry, bands: Sequence[BandGeometry],
+                 batch_size: int = 64, sbi_rate: float = 0.5, real_only_sources: Sequence[str] = (),
+                 seed: int = 0, cfg: AugmentConfig = AugmentConfig(), **kw) -> None:
+        super().__init__(**kw)
+        self.crops, self.context, self.bands = crops, context, list(bands)
+        self.batch_size, self.sbi_rate, self.real_only = batch_size, sbi_rate, tuple(real_only_sources)
+        self.seed, self.cfg, self.epoch = seed, cfg, 0
+        self._plan()
+
+    def _plan(self) -> None:
+        rng = np.random.default_rng([self.seed, self.epoch, 1])
+        entries = epoch_entries(self.crops, self.sbi_rate, self.real_only, rng)
+        self.entries = [entries[i] for i in rng.permutation(len(entries))]
+
+    def __len__(self) -> int:
+        return max(1, len(self.entries) // self.batch_size)
+
+    def batch(self, b: int) -> Tuple[List[np.ndarray], np.ndarray, np.ndarray]:
+        """Features per band, labels and weights of batch ``b`` (deterministic per seed, epoch, b)."""
+        rng = np.random.default_rng([self.seed, self.epoch, 2, b])
+        chunk = self.entries[b * self.batch_size:(b + 1) * self.batch_size]
+        per_band: List[list] = [[] for _ in self.bands]
+        for e in chunk:
+            for k, f in enumerate(augmented_features(self.crops.crops[e.index], e.make_fake, self.context,
+                                                     self.bands, rng, self.cfg)):
+                per_band[k].append(f)
+        xs = [np.stack(v) for v in per_band]
+        y = np.array([e.label for e in chunk], np.float32)
+        w = np.array([e.weight for e in chunk], np.float32)
+        return xs, y, w
+
+    def __getitem__(self, b: int):
+        xs, y, w = self.batch(b)
+        return (xs[0] if len(xs) == 1 else xs), y, w
+
+    def on_epoch_end(self) -> None:
+        self.epoch += 1
+        self._plan()
+
+
+def plain_batch(crops: CropSet, context: BandGeometry, band: BandGeometry) -> np.ndarray:
+    """Un-augmented features of every crop (for validation)."""
+    if len(crops.crops) == 0:
+        return np.zeros((0, band.height, band.width, 3), np.float32)
+    return np.stack([plain_features(c, context, band) for c in crops.crops])
