@@ -1,0 +1,44 @@
+"""Scan a large collection of images into a resumable JSON lines, CSV or Parquet results file."""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+from ..scan import scan
+from ..scan.store import FORMATS
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("source", metavar="SOURCE", help="a folder (searched recursively), a text file of paths "
+                   "(one a line, relative to the file) or a glob such as 'photos/**/*.jpg'")
+    p.add_argument("--out", "-o", required=True, metavar="RESULTS",
+                   help=f"results file by extension: {', '.join(FORMATS)} (Parquet: a folder of part files); "
+                        "an existing one is resumed")
+    p.add_argument("--workers", "-w", type=int, default=None,
+                   help="worker processes or Ray actors (default: the available cores)")
+    p.add_argument("--ray", metavar="ADDRESS", default=None,
+                   help="scan on Ray Data: 'local' starts a local runtime, else a cluster address ('auto', "
+                        "'ray://head:10001')")
+    p.add_argument("--model", "-m", help="path to an eyegrad .tflite (default: the shipped model)")
+    p.add_argument("--batch-size", "-b", type=int, default=64,
+                   help="records per write (and per Ray batch): at most this many are redone after a kill")
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.batch_size < 1 or (args.workers is not None and args.workers < 1):
+        print("eyegrad scan: --batch-size and --workers must be at least 1", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _interrupt)  # a stopped job writes what it has, like Ctrl-C
+    try:
+        summary = scan(args.source, args.out, args.workers, args.ray, args.model, args.batch_size)
+    except KeyboardInterrupt:
+        print(f"eyegrad scan: stopped; the results so far are in {args.out}: "
+              "run the same command again to resume", file=sys.stderr)
+        raise
+    print(summary.format())
+    return 0

@@ -1,0 +1,56 @@
+"""One scan record per image: the detect result plus the file's size and SHA-256."""
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Dict, Optional
+
+import cv2
+
+from ..decode import read_bytes
+from ..detector import Detector
+from ..errors import InputError
+from ..results import DetectResult
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def threads_per_worker(workers: int) -> int:
+    """Threads each of ``workers`` processes may use without oversubscribing the cores."""
+    return max(1, available_cores() // max(1, workers))
+
+
+def make_detector(model: Optional[str], threads: int) -> Detector:
+    """A Detector whose interpreter and OpenCV each use at most ``threads`` threads."""
+    cv2.setNumThreads(threads)
+    return Detector(model, num_threads=threads)
+
+
+def file_size(path: str) -> Optional[int]:
+    """The size of ``path`` in bytes, or None when it cannot be read."""
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return None
+
+
+def scan_record(detector: Detector, path: str) -> Dict:
+    """DESIGN.md detect result of ``path`` plus ``file_size`` and ``sha256`` (None when unreadable).
+
+    Never raises: a bad file, or any failure inside the pipeline, gives an ``error`` record.
+    """
+    try:
+        data = read_bytes(path)
+    except InputError as exc:
+        return {**DetectResult.failed(path, str(exc)).to_dict(), "file_size": file_size(path), "sha256": None}
+    try:
+        result = detector.detect(data, path=path)
+    except Exception as exc:  # one odd image (e.g. an OpenCV assertion) must not stop a scan of millions
+        result = DetectResult.failed(path, f"{type(exc).__name__}: {exc}")
+    return {**result.to_dict(), "file_size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
