@@ -16,6 +16,7 @@ import argparse
 import gc
 import http.client
 import json
+import logging
 import platform
 import queue
 import random
@@ -289,6 +290,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--model", help="a .tflite (default: the shipped model)")
     p.add_argument("--json", default=str(DEFAULT_OUT), help=f"report file (default {DEFAULT_OUT.relative_to(REPO)})")
     args = p.parse_args(argv)
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # queueing is the point here
     report = run_loadtest(args.requests, args.concurrency, args.workers, args.max_upload_kb * 1024, args.model)
     print(format_report(report))
     out = Path(args.json)
