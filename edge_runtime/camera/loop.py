@@ -76,7 +76,7 @@ class Summary:
         return (f"camera: stopped ({self.stop_reason}): {self.frames} frames in {self.elapsed:.1f} s, "
                 f"{fps:.1f} fps; {self.with_faces} with faces, {self.bad} bad, {self.detections} face searches; "
                 f"{len(self.track_verdicts)} track(s) ({verdicts or 'none'}); "
-                f"{self.retries} retries, {self.reconnects} reconnect(s){saved}")
+                f"retries {self.retries}, reconnects {self.reconnects}{saved}")
 
 
 def scale_box(box: Box, sx: float, sy: float) -> Box:
@@ -88,9 +88,9 @@ class CameraLoop:
     """Runs one source through a Detector until the stream ends, a limit is hit or ``stop()``."""
 
     def __init__(self, source: FrameSource, detector: Detector, options: LoopOptions,
-                 out: TextIO = sys.stdout, status: TextIO = sys.stderr) -> None:
+                 out: Optional[TextIO] = None, status: Optional[TextIO] = None) -> None:
         self.source, self.detector, self.options = source, detector, options
-        self.out, self.status = out, status
+        self.out, self.status = out or sys.stdout, status or sys.stderr
         self.band = detector.model.uncertain_band
         self.tracker = Tracker(options.window, max_missed=max(options.window, options.detect_every))
         self.summary = Summary()
@@ -132,7 +132,7 @@ class CameraLoop:
                     self.stop("source lost")
                     return None
                 delay = min(self.options.backoff * 2 ** (self.failures - 1), self.options.max_backoff)
-                print(f"camera: {exc}; retry {self.failures}/{retries} in {delay:.1f} s",
+                print(f"camera: {exc}; retry {self.failures}/{retries} in {delay:g} s",
                       file=self.status, flush=True)
                 self.summary.retries += 1
                 self._sleep(delay)

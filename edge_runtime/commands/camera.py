@@ -2,7 +2,7 @@
 
 Exit codes: 0 when the stream ended or was stopped (limit, Ctrl-C, SIGTERM), 2 for a
 source that cannot be used (missing file, picamera2 not installed), 3 when a live
-camera was lost and did not come back after the retries.
+camera could not be opened or was lost, and did not come back after the retries.
 """
 from __future__ import annotations
 
@@ -79,6 +79,6 @@ def run(args: argparse.Namespace) -> int:
         summary = loop.run()
     print(summary.text(args.save_dir), file=sys.stderr, flush=True)
     if summary.lost:
-        print(f"eyegrad: error: camera lost: {summary.lost}", file=sys.stderr, flush=True)
+        print(f"eyegrad: error: camera unavailable: {summary.lost}", file=sys.stderr, flush=True)
         return EXIT_SOURCE_LOST
     return 0
