@@ -212,8 +212,10 @@ def test_smoothing_averages_the_last_window_scores():
 class CameraRig:
     """What the stand-in picamera2 serves: frames, and when the camera fails or vanishes."""
 
-    def __init__(self, frames: List[np.ndarray], fail_after: Optional[int] = None, comes_back: bool = True):
+    def __init__(self, frames: List[np.ndarray], fail_after: Optional[int] = None, comes_back: bool = True,
+                 empty: tuple = ()):
         self.frames, self.fail_after, self.comes_back = frames, fail_after, comes_back
+        self.empty = empty  # capture numbers whose buffers come back empty
         self.captured = self.released = self.opened = self.closed = 0
         self.configs: List[dict] = []
 
@@ -221,11 +223,13 @@ class CameraRig:
         rig = self
 
         class Request:
-            def __init__(self, frame: np.ndarray, streams: dict):
-                self.frame, self.streams = frame, streams
+            def __init__(self, frame: np.ndarray, streams: dict, empty: bool):
+                self.frame, self.streams, self.empty = frame, streams, empty
 
             def make_buffer(self, name: str) -> np.ndarray:
                 (w, h), stride = self.streams[name]
+                if self.empty:
+                    return np.zeros(0, np.uint8)
                 yuv = cv2.cvtColor(cv2.resize(self.frame, (w, h)), cv2.COLOR_BGR2YUV_I420)
                 y = np.zeros((h, stride), np.uint8)
                 y[:, :w] = yuv[:h]
@@ -266,7 +270,7 @@ class CameraRig:
                     raise RuntimeError("Camera frontend has timed out!")
                 frame = rig.frames[rig.captured % len(rig.frames)]
                 rig.captured += 1
-                return Request(frame, self.streams)
+                return Request(frame, self.streams, rig.captured - 1 in rig.empty)
 
             def stop(self) -> None:
                 pass
@@ -301,17 +305,20 @@ def test_picamera2_source_gives_y_planes_of_both_streams(monkeypatch, pi_frames)
 
 
 def test_picamera2_loop_searches_lores_and_crops_main(monkeypatch, pi_frames, detector):
-    rig = CameraRig(pi_frames)
+    rig = CameraRig(pi_frames, empty=(2,))
     monkeypatch.setitem(sys.modules, "picamera2", rig.module())
-    recs, summary, _ = run_loop(PiCameraSource(0, (640, 480)), detector, max_frames=6, detect_every=2)
-    assert len(recs) == 6 and summary.stop_reason == "max frames"
+    recs, summary, _ = run_loop(PiCameraSource(0, (640, 480)), detector, max_frames=7, detect_every=2)
+    assert len(recs) == 7 and summary.stop_reason == "max frames"
     for r in recs:
         assert_record(r, detector.model.uncertain_band)
+    empty = recs.pop(2)
+    assert empty["verdict"] == "error" and "too small" in empty["error"] and summary.bad == 1
+    for r in recs:
         assert r["path"] == "picamera2:0" and r["faces"]
         x, y, w, h = r["faces"][0]["box"]
         assert x + w > 320 and x + w <= 640 and y + h <= 480  # main-stream pixels, not lores
     assert len({r["tracks"][0] for r in recs}) == 1
-    assert rig.captured == rig.released == 6
+    assert rig.captured == rig.released == 7
 
 
 def test_picamera2_disconnect_mid_stream_recovers(monkeypatch, pi_frames, detector):
@@ -341,6 +348,19 @@ def test_picamera2_not_installed_is_a_clear_error(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "picamera2", None)  # import picamera2 -> ImportError
     assert main(["camera", "--source", "picamera2"]) == 2
     assert "picamera2 is not installed" in capsys.readouterr().err
+
+
+def test_picamera2_that_fails_to_import_is_a_clear_error(monkeypatch, capsys):
+    broken = types.ModuleType("picamera2")
+
+    def __getattr__(name):
+        raise ValueError("numpy.dtype size changed, may indicate binary incompatibility")
+
+    broken.__getattr__ = __getattr__
+    monkeypatch.setitem(sys.modules, "picamera2", broken)
+    assert main(["camera", "--source", "picamera2"]) == 2
+    err = capsys.readouterr().err
+    assert "picamera2 fails to import: ValueError: numpy.dtype size changed" in err and "Traceback" not in err
 
 
 def test_stream_that_never_opens_exits_3(capsys):

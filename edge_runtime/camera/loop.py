@@ -209,7 +209,7 @@ class CameraLoop:
         if rec["error"]:
             return f"error: {rec['error']}"
         faces = " ".join(f"#{t} {p:.2f}" for t, p in zip(rec["tracks"], rec["smoothed"]["faces"]))
-        return f"{rec['fps']:.1f} fps  {rec['smoothed']['verdict']}  {faces}"
+        return f"{rec['smoothed']['verdict']}  {faces}"
 
     # -- the loop ----------------------------------------------------------
     def run(self) -> Summary:

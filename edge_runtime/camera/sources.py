@@ -11,7 +11,7 @@ from __future__ import annotations
 import collections
 import time
 from pathlib import Path
-from typing import Deque, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Deque, List, NamedTuple, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -63,12 +63,12 @@ class FrameSource:
         """Release the device or file; safe to call more than once."""
 
 
-def _timed_gray(raw: np.ndarray, t0: float, name: Optional[str] = None) -> Frame:
-    """A Frame from a raw array (BGR, BGRA or gray), or a bad Frame when it is unusable."""
+def _decoded(decode: Callable[[Any], np.ndarray], raw: Any, t0: float, name: Optional[str] = None) -> Frame:
+    """A Frame of ``decode(raw)`` read since ``t0``, or a bad Frame when ``raw`` is unusable."""
     try:
-        gray = array_to_gray(raw)
+        gray = decode(raw)
     except InputError as exc:
-        return Frame.bad(f"bad frame: {exc}", name, (time.perf_counter() - t0) * 1e3)
+        return Frame.bad(str(exc), name, (time.perf_counter() - t0) * 1e3)
     return Frame(gray, None, name, None, (time.perf_counter() - t0) * 1e3)
 
 
@@ -91,12 +91,7 @@ class FolderSource(FrameSource):
             return None
         path = self.files[self.index]
         self.index += 1
-        t0 = time.perf_counter()
-        try:
-            gray = decode_image(path)
-        except InputError as exc:
-            return Frame.bad(str(exc), str(path), (time.perf_counter() - t0) * 1e3)
-        return Frame(gray, None, str(path), None, (time.perf_counter() - t0) * 1e3)
+        return _decoded(decode_image, path, time.perf_counter(), str(path))
 
 
 class CaptureSource(FrameSource):
@@ -133,7 +128,7 @@ class CaptureSource(FrameSource):
             ok, raw = self.cap.read()
             if ok and raw is not None:
                 self.queue.extend(Frame.bad("video frame does not decode") for _ in range(failed))
-                self.queue.append(_timed_gray(raw, t0))
+                self.queue.append(_decoded(array_to_gray, raw, t0))
                 return self.queue.popleft()
             if self.live:
                 raise SourceError(f"no frame from {self.label} (disconnected?)")
@@ -153,6 +148,11 @@ def y_plane(buffer: np.ndarray, size: Tuple[int, int], stride: int) -> np.ndarra
     if stride < w or flat.size < stride * h:
         raise InputError(f"YUV420 buffer of {flat.size} bytes is too small for {w}x{h} (stride {stride})")
     return flat[: stride * h].reshape(h, stride)[:, :w]
+
+
+def _size_and_stride(stream: dict) -> Tuple[Tuple[int, int], int]:
+    """((width, height), stride) of a configured picamera2 stream."""
+    return (int(stream["size"][0]), int(stream["size"][1])), int(stream["stride"])
 
 
 class PiCameraSource(FrameSource):
@@ -186,6 +186,9 @@ class PiCameraSource(FrameSource):
             raise EyegradError("picamera2 is not installed: on Raspberry Pi OS run `sudo apt install "
                                "python3-picamera2` and create the venv with --system-site-packages "
                                "(see docs/raspberry-pi.md)") from None
+        except Exception as exc:  # e.g. apt's simplejpeg built for NumPy 1 under NumPy 2
+            raise EyegradError(f"picamera2 fails to import: {type(exc).__name__}: {exc} "
+                               "(see docs/raspberry-pi.md, NumPy 2 and simplejpeg)") from None
         try:
             found = len(Picamera2.global_camera_info())
             cam = Picamera2(self.camera_num) if found > self.camera_num else None
@@ -199,8 +202,7 @@ class PiCameraSource(FrameSource):
                 main={"size": self.size, "format": "YUV420"},
                 lores={"size": self.lores_size(), "format": "YUV420"})
             cam.configure(config)
-            self.main = (tuple(cam.stream_configuration("main")["size"]), cam.stream_configuration("main")["stride"])
-            self.lores = (tuple(cam.stream_configuration("lores")["size"]), cam.stream_configuration("lores")["stride"])
+            self.main, self.lores = (_size_and_stride(cam.stream_configuration(n)) for n in ("main", "lores"))
             cam.start()
         except Exception as exc:
             cam.close()
@@ -219,7 +221,7 @@ class PiCameraSource(FrameSource):
             gray = y_plane(request.make_buffer("main"), *self.main).copy()
             small = y_plane(request.make_buffer("lores"), *self.lores).copy()
         except InputError as exc:
-            return Frame.bad(f"bad frame: {exc}", None, (time.perf_counter() - t0) * 1e3)
+            return Frame.bad(str(exc), None, (time.perf_counter() - t0) * 1e3)
         finally:
             request.release()
         return Frame(gray, small, None, None, (time.perf_counter() - t0) * 1e3)

@@ -49,7 +49,7 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="picamera2[:N] (default), a webcam index (0), an rtsp:// or http:// URL, "
                         "a video file or a folder of images")
     p.add_argument("--size", type=_size, default=PICAMERA_MAIN_SIZE, metavar="WxH",
-                   help="picamera2 main stream size (default %(default)s); faces are searched in a 320-wide copy")
+                   help="picamera2 main stream size (default %dx%d); faces are searched in a 320-wide copy" % PICAMERA_MAIN_SIZE)
     add_model_args(p)
     p.add_argument("--json", action="store_true",
                    help="one JSON object per frame (DESIGN.md detect result + frame, tracks, fps, smoothed)")
