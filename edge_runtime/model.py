@@ -14,7 +14,7 @@ from typing import Any, Dict, Optional, Union
 import numpy as np
 
 from .errors import ModelError
-from .features import FEATURE_VERSION, BandGeometry
+from .features import CHANNELS, FEATURE_VERSION, BandGeometry
 from .tflite_metadata import read_metadata_entries
 
 #: Name of the metadata entry that holds eyegrad's JSON.
@@ -63,9 +63,12 @@ def parse_metadata(model_bytes: bytes) -> Dict[str, Any]:
     try:
         BandGeometry.from_dict(meta["geometry"])
         lo, hi = (float(v) for v in meta["uncertain_band"])
-        float(meta["threshold"])
+        threshold = float(meta["threshold"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"malformed '{METADATA_NAME}' metadata: {exc}") from None
+    if not (0.0 <= lo <= hi <= 1.0 and 0.0 <= threshold <= 1.0):
+        raise ModelError(f"malformed '{METADATA_NAME}' metadata: needs 0 <= uncertain_band[0] <= "
+                         f"uncertain_band[1] <= 1 and 0 <= threshold <= 1, got {[lo, hi]} and {threshold}")
     return meta
 
 
@@ -78,7 +81,10 @@ class EyeModel:
             model_bytes = self.path.read_bytes()
         except OSError as exc:
             raise ModelError(f"cannot read model {self.path}: {exc.strerror or exc}") from None
-        self.metadata = parse_metadata(model_bytes)
+        try:
+            self.metadata = parse_metadata(model_bytes)
+        except ModelError as exc:
+            raise ModelError(f"{self.path}: {exc}") from None
         self.geometry = BandGeometry.from_dict(self.metadata["geometry"])
         try:
             self.interpreter = interpreter_class()(model_content=model_bytes, num_threads=num_threads)
@@ -87,10 +93,14 @@ class EyeModel:
             raise ModelError(f"TFLite cannot load {self.path}: {str(exc).splitlines()[0]}") from None
         self._input = self.interpreter.get_input_details()[0]
         self._output = self.interpreter.get_output_details()[0]
-        expected = (1, self.geometry.height, self.geometry.width, len(self.metadata.get("channels", [0, 0, 0])))
-        if tuple(self._input["shape"]) != expected:
-            raise ModelError(f"model input shape {tuple(self._input['shape'])} does not match its "
-                             f"metadata geometry {expected}")
+        expected = (1, self.geometry.height, self.geometry.width, len(CHANNELS))
+        shape = tuple(int(d) for d in self._input["shape"])
+        if shape != expected:
+            raise ModelError(f"{self.path}: model input shape {shape} does not match its metadata geometry "
+                             f"and the features {expected}")
+        if int(np.prod(self._output["shape"])) != 1:
+            raise ModelError(f"{self.path}: model output shape {tuple(int(d) for d in self._output['shape'])} "
+                             f"is not one p_fake per image")
 
     @property
     def threshold(self) -> float:
