@@ -55,12 +55,12 @@ def read_bytes(path: Union[str, os.PathLike]) -> bytes:
 
 def _pil_to_gray(img: Image.Image) -> np.ndarray:
     """Convert any PIL mode to uint8 grayscale, scaling high bit depths."""
-    if img.mode.startswith("I;16"):  # true 16-bit samples: 65535 is white whatever the content
-        return np.round(np.asarray(img, dtype=np.float64) / 257.0).astype(np.uint8)
-    if img.mode in ("I", "F"):  # 32-bit samples of unknown range: treat as 16-bit if they exceed 8
+    if img.mode.startswith("I;16") or img.mode in ("I", "F"):
         arr = np.nan_to_num(np.asarray(img, dtype=np.float64))
-        scale = 1.0 / 257.0 if arr.size and arr.max() > 255 else 1.0
-        return np.clip(np.round(arr * scale), 0, 255).astype(np.uint8)
+        # 16-bit samples: 65535 is white whatever the content; 32-bit samples (unknown
+        # range) are taken as 16-bit when they exceed 8 bits
+        sixteen = img.mode.startswith("I;16") or (arr.size > 0 and arr.max() > 255)
+        return np.clip(np.round(arr / 257.0 if sixteen else arr), 0, 255).astype(np.uint8)
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
