@@ -167,6 +167,20 @@ def test_folder_of_images_as_a_sequence(tmp_path, faces, detector):
     assert all(r["detected"] for r in recs[:-1]) and summary.bad == 1
 
 
+def test_live_stream_that_drops_is_reopened_or_given_up(tmp_path, faces, detector):
+    """A "live" OpenCV capture of a 4-frame file: each end of the file is a dropped stream."""
+    video = write_video(tmp_path / "clip.avi", [scene(faces[3], 60 + 4 * i) for i in range(4)])
+    recs, summary, status = run_loop(CaptureSource(str(video), live=True), detector, max_frames=10,
+                                     retries=2, backoff=0)
+    assert [r["frame"] for r in recs] == list(range(10)) and not any(r["error"] for r in recs)
+    assert (summary.retries, summary.reconnects, summary.lost) == (2, 2, None)
+    assert status.count("(disconnected?); retry 1/2") == 2  # the count starts again after each recovery
+
+    recs, summary, status = run_loop(CaptureSource(str(video), live=True), detector, retries=0)
+    assert len(recs) == 4 and summary.stop_reason == "source lost"
+    assert summary.lost == f"no frame from {video} (disconnected?); gave up after 0 retries"
+
+
 # -- tracking and smoothing on known sequences -------------------------------------
 def test_tracks_follow_overlapping_boxes_and_keep_order():
     t = Tracker(window=3, max_missed=2)

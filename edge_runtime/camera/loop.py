@@ -128,7 +128,7 @@ class CameraLoop:
                 self.failures += 1
                 retries = self.options.retries
                 if self.failures > retries:
-                    self.summary.lost = f"{exc} (gave up after {retries} retries)"
+                    self.summary.lost = f"{exc}; gave up after {retries} retries"
                     self.stop("source lost")
                     return None
                 delay = min(self.options.backoff * 2 ** (self.failures - 1), self.options.max_backoff)
