@@ -7,8 +7,9 @@ from typing import Optional
 import waitress
 from flask import Flask
 
-#: Request threads on top of the detector workers, so /healthz answers while they are busy.
-EXTRA_THREADS = 4
+#: Request threads on top of the detector workers: waiting requests park in the detector
+#: queue, not in waitress's, so /healthz and cheap refusals answer at once under load.
+EXTRA_THREADS = 16
 
 
 def create_server(app: Flask, host: str = "127.0.0.1", port: int = 8000, threads: Optional[int] = None):
