@@ -1,10 +1,12 @@
 """Find faces and their eyes with OpenCV Haar cascades.
 
-Faces are searched on a copy of the image scaled to ``detect_side`` pixels; tight
-face crops, where the face touches the border and the cascade misses it, are
-retried on a padded copy. Eyes are searched only in the upper part of each face;
-when the eye cascade does not give a plausible pair, the eyes are placed from the
-face geometry (``eyes_from="geometry"``).
+Faces are searched first on a small copy of the image (``quick_side`` pixels, coarse
+scale steps), which finds a face filling a quarter or more of the image in a few
+milliseconds; only when that finds none is the image searched again at
+``detect_side`` pixels, for smaller faces. Tight face crops, where the face touches
+the border and the cascade misses it, are retried on a padded copy. Eyes are
+searched only in the upper part of each face; when the eye cascade does not give a
+plausible pair, the eyes are placed from the face geometry (``eyes_from="geometry"``).
 """
 from __future__ import annotations
 
@@ -58,8 +60,11 @@ class FaceFinder:
 
     def __init__(self, detect_side: int = 320, min_face_fraction: float = 0.08,
                  max_faces: int = 8, pad_fraction: float = 0.25,
-                 crop_max_side: int = 1024) -> None:
+                 crop_max_side: int = 1024, quick_side: Optional[int] = 96,
+                 quick_scale_factor: float = 1.2) -> None:
         self.detect_side = detect_side
+        self.quick_side = quick_side  # None: no quick pass, always the full search
+        self.quick_scale_factor = quick_scale_factor
         self.min_face_fraction = min_face_fraction
         self.max_faces = max_faces
         self.pad_fraction = pad_fraction
@@ -68,21 +73,21 @@ class FaceFinder:
         self.eye_cascade = cascade("haarcascade_eye.xml")
 
     # -- faces -------------------------------------------------------------
-    def _detect_faces(self, small: np.ndarray, min_neighbors: int) -> np.ndarray:
+    def _detect_faces(self, small: np.ndarray, min_neighbors: int, scale_factor: float = 1.1) -> np.ndarray:
         min_side = max(20, int(self.min_face_fraction * max(small.shape[:2])))
         found = self.face_cascade.detectMultiScale(
-            small, scaleFactor=1.1, minNeighbors=min_neighbors, minSize=(min_side, min_side))
+            small, scaleFactor=scale_factor, minNeighbors=min_neighbors, minSize=(min_side, min_side))
         return np.asarray(found, dtype=np.float64).reshape(-1, 4)
 
-    def find_face_boxes(self, gray: np.ndarray) -> List[Box]:
-        """Face boxes in image pixels, largest first."""
+    def _search_faces(self, gray: np.ndarray, side: int, scale_factor: float) -> List[Box]:
+        """Face boxes found on a copy scaled to ``side`` pixels (padded retry), largest first."""
         h, w = gray.shape[:2]
-        small, s = _scaled(gray, self.detect_side)
-        boxes = self._detect_faces(small, 5)
+        small, s = _scaled(gray, side)
+        boxes = self._detect_faces(small, 5, scale_factor)
         if len(boxes) == 0:
             pad = int(round(self.pad_fraction * max(small.shape[:2])))
             padded = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-            boxes = self._detect_faces(padded, 4)
+            boxes = self._detect_faces(padded, 4, scale_factor)
             boxes[:, :2] -= pad
         out = []
         for bx, by, bw, bh in boxes / s:
@@ -91,6 +96,11 @@ class FaceFinder:
                 out.append(box)
         out.sort(key=lambda b: -b.area)
         return out[: self.max_faces]
+
+    def find_face_boxes(self, gray: np.ndarray) -> List[Box]:
+        """Face boxes in image pixels, largest first: quick pass, then the full search."""
+        quick = self._search_faces(gray, self.quick_side, self.quick_scale_factor) if self.quick_side else []
+        return quick or self._search_faces(gray, self.detect_side, 1.1)
 
     # -- eyes --------------------------------------------------------------
     def geometry_eyes(self, face: Box) -> Tuple[Box, Box]:
@@ -139,17 +149,24 @@ class FaceFinder:
         eyes = pick_eye_pair(cands, box)
         return Face(box, eyes, "cascade") if eyes else Face(box, self.geometry_eyes(box), "geometry")
 
+    def faces_from_boxes(self, gray: np.ndarray, boxes: Sequence[Box]) -> List[Face]:
+        """Faces with their eyes for given face boxes (e.g. found in an earlier camera frame).
+
+        With no box, a tight face crop may still give one face (``whole_image_face``).
+        """
+        faces = [self.face_with_eyes(gray, box) for box in boxes]
+        if not faces:
+            crop = self.whole_image_face(gray)
+            faces = [crop] if crop else []
+        return faces
+
     def find(self, gray: np.ndarray) -> List[Face]:
         """Faces with their eyes, largest face first.
 
         For any 2-D uint8 ``gray`` (at least 1 x 1): at most ``max_faces`` faces, each box at
         least 2 x 2 pixels and inside the image, both eye centres inside their face box.
         """
-        faces = [self.face_with_eyes(gray, box) for box in self.find_face_boxes(gray)]
-        if not faces:
-            crop = self.whole_image_face(gray)
-            faces = [crop] if crop else []
-        return faces
+        return self.faces_from_boxes(gray, self.find_face_boxes(gray))
 
 
 def pick_eye_pair(cands: Sequence[Box], face: Box) -> Optional[Tuple[Box, Box]]:

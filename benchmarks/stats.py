@@ -1,0 +1,29 @@
+"""Latency statistics: percentiles of repeated timings after a warm-up."""
+from __future__ import annotations
+
+import time
+from typing import Callable, Dict, Sequence
+
+import numpy as np
+
+
+def summary(samples_ms: Sequence[float]) -> Dict[str, float]:
+    """p50, p95, p99 and mean of timings in milliseconds, with the run count."""
+    a = np.asarray(samples_ms, dtype=np.float64)
+    if a.size == 0:
+        return {"runs": 0}
+    p50, p95, p99 = np.percentile(a, [50, 95, 99])
+    return {"runs": int(a.size), "p50": round(float(p50), 4), "p95": round(float(p95), 4),
+            "p99": round(float(p99), 4), "mean": round(float(a.mean()), 4)}
+
+
+def time_call(fn: Callable[[], object], runs: int, warmup: int) -> Dict[str, float]:
+    """Latency summary (ms) of ``fn()`` over ``runs`` calls after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t0) * 1e3)
+    return summary(samples)
