@@ -33,14 +33,14 @@ def build_parser() -> argparse.ArgumentParser:
             continue  # subcommand not installed in this build
         p = sub.add_parser(name, help=help_text, description=(mod.__doc__ or help_text).strip().splitlines()[0])
         mod.configure(p)
-        p.set_defaults(run=mod.run)
+        p.set_defaults(handler=mod.run)
     return parser
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.run(args) or 0)
+        return int(args.handler(args) or 0)
     except EyegradError as exc:
         print(f"eyegrad: error: {exc}", file=sys.stderr)
         return 2

@@ -50,7 +50,7 @@ def train_and_report(args: argparse.Namespace) -> Dict:
     out = Path(args.out)
     roots = [Path(r) for r in args.data]
     log = print
-    run = run_metadata({k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "run"}, roots)
+    run = run_metadata({k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "handler"}, roots)
     data, _ = prepare(roots, args.val_fraction, args.seed, args.limit, args.cache or DEFAULT_CACHE, args.workers)
     run["split"] = split_summary(data)
     log(f"train {len(data.train.labels)} crops, validation {len(data.val.labels)} crops; "

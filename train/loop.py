@@ -77,6 +77,19 @@ def compile_model(model: keras.Model, cfg: TrainConfig, steps: int) -> None:
                   loss=keras.losses.BinaryCrossentropy(label_smoothing=cfg.label_smoothing))
 
 
+def train_model(model: keras.Model, seq: keras.utils.Sequence, val_x, val_y: np.ndarray, cfg: TrainConfig,
+                out_dir: Path, log: Callable[[str], None] = print, extra_callbacks=()) -> List[Dict]:
+    """Compile and fit an already built model; keeps the weights of the best validation AUC."""
+    compile_model(model, cfg, len(seq))
+    best = BestAUC(val_x, val_y, cfg.patience, log)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    callbacks = [best, keras.callbacks.TensorBoard(log_dir=str(out_dir / "tensorboard" / model.name),
+                                                   write_graph=False), *extra_callbacks]
+    model.fit(seq, epochs=cfg.epochs, callbacks=callbacks, verbose=2, shuffle=False)
+    (out_dir / f"{model.name}_history.json").write_text(json.dumps(best.history, indent=1))
+    return best.history
+
+
 def fit(builder: Callable[[Tuple[int, int, int]], keras.Model], band: BandGeometry, train: CropSet,
         val: CropSet, cfg: TrainConfig, out_dir: Path, real_only_sources=(),
         log: Callable[[str], None] = print) -> Tuple[keras.Model, List[Dict], np.ndarray]:
@@ -87,11 +100,6 @@ def fit(builder: Callable[[Tuple[int, int, int]], keras.Model], band: BandGeomet
     val_x = plain_batch(val, CONTEXT_GEOMETRY, band)
     with strategy.scope():
         model = builder((band.height, band.width, 3))
-        compile_model(model, cfg, len(seq))
-    best = BestAUC(val_x, val.labels, cfg.patience, log)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    callbacks = [best, keras.callbacks.TensorBoard(log_dir=str(out_dir / "tensorboard"), write_graph=False)]
-    model.fit(seq, epochs=cfg.epochs, callbacks=callbacks, verbose=2, shuffle=False)
+    history = train_model(model, seq, val_x, val.labels, cfg, out_dir, log)
     pred = model.predict(val_x, batch_size=256, verbose=0).reshape(-1) if len(val_x) else np.zeros(0)
-    (out_dir / f"{model.name}_history.json").write_text(json.dumps(best.history, indent=1))
-    return model, best.history, pred
+    return model, history, pred

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Dict, Tuple
 
-from .tf import keras, tf
+from .layers import AbsoluteDifference, HorizontalMirror
+from .tf import keras
 
 L = keras.layers
 
@@ -23,9 +24,8 @@ def _sep_bn(x, filters: int, name: str):
 
 def _mirror_difference(x, name: str):
     """Concatenate features with |features - their left-right mirror|: the eyes compared."""
-    mirrored = L.Lambda(lambda t: tf.reverse(t, axis=[2]), name=f"{name}_mirror")(x)
-    diff = L.Subtract(name=f"{name}_sub")([x, mirrored])
-    diff = L.Lambda(tf.abs, name=f"{name}_abs")(diff)
+    mirrored = HorizontalMirror(name=f"{name}_mirror")(x)
+    diff = AbsoluteDifference(name=f"{name}_absdiff")([x, mirrored])
     return L.Concatenate(name=f"{name}_concat")([x, diff])
 
 

@@ -1,0 +1,30 @@
+"""Distill, prune and quantize a training run's student into the shipped int8 .tflite."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from edge_runtime.errors import EyegradError
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--run", default="runs/latest", help="training run directory (from `eyegrad train`)")
+    p.add_argument("--out", default="models/eyegrad.tflite", help="the exported model")
+    p.add_argument("--variants-dir", default="models/variants", help="every variant's .tflite and the table")
+    p.add_argument("--sparsity", type=float, nargs="+", default=[0.5, 0.7], help="pruning targets")
+    p.add_argument("--distill-epochs", type=int, default=0, help="default: the run's student epochs")
+    p.add_argument("--prune-epochs", type=int, default=4)
+    p.add_argument("--qat-epochs", type=int, default=3)
+    p.add_argument("--target-precision", type=float, default=0.95,
+                   help="verdicts outside the uncertain band reach this validation precision")
+    p.add_argument("--workers", type=int, default=0)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not (Path(args.run) / "run.json").exists():
+        raise EyegradError(f"{args.run} is not a training run (no run.json): run `eyegrad train` first")
+    from .pipeline import optimize  # TensorFlow is imported only here
+
+    optimize(Path(args.run), Path(args.out), Path(args.variants_dir), args.sparsity, args.distill_epochs,
+             args.prune_epochs, args.qat_epochs, args.workers, args.target_precision)
+    return 0

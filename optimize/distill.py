@@ -1,0 +1,40 @@
+"""Knowledge distillation: the student learns the teacher's softened outputs too."""
+from __future__ import annotations
+
+from train.tf import keras, tf
+
+
+def _logit(p):
+    p = tf.clip_by_value(tf.cast(p, tf.float32), 1e-6, 1 - 1e-6)
+    return tf.math.log(p) - tf.math.log1p(-p)
+
+
+class Distiller(keras.Model):
+    """Trains ``student`` on inputs [student_band, teacher_band] against hard labels and
+    the frozen ``teacher``'s soft targets at ``temperature``; ``alpha`` weighs the hard loss."""
+
+    def __init__(self, student: keras.Model, teacher: keras.Model, temperature: float = 3.0,
+                 alpha: float = 0.5, label_smoothing: float = 0.05) -> None:
+        super().__init__()
+        self.student, self.teacher = student, teacher
+        self.teacher.trainable = False
+        self.temperature, self.alpha = temperature, alpha
+        self.hard_loss = keras.losses.BinaryCrossentropy(label_smoothing=label_smoothing)
+        self.soft_loss = keras.losses.BinaryCrossentropy()
+
+    def call(self, inputs, training=False):
+        return self.student(inputs[0] if isinstance(inputs, (list, tuple)) else inputs, training=training)
+
+    def train_step(self, data):
+        (x_student, x_teacher), y, w = data
+        t = self.temperature
+        soft_target = tf.sigmoid(_logit(self.teacher(x_teacher, training=False)) / t)
+        with tf.GradientTape() as tape:
+            p = self.student(x_student, training=True)
+            soft_pred = tf.sigmoid(_logit(p) / t)
+            y2 = tf.reshape(tf.cast(y, tf.float32), (-1, 1))
+            loss = (self.alpha * self.hard_loss(y2, p, sample_weight=w)
+                    + (1 - self.alpha) * t * t * self.soft_loss(soft_target, soft_pred, sample_weight=w))
+        grads = tape.gradient(loss, self.student.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.student.trainable_variables))
+        return {"loss": loss}

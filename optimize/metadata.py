@@ -1,0 +1,37 @@
+"""The JSON metadata embedded in every exported .tflite (see edge_runtime.model)."""
+from __future__ import annotations
+
+import time
+from typing import Dict, Optional
+
+from edge_runtime.features import CHANNELS, FEATURE_CLIP, FEATURE_VERSION, BandGeometry
+
+
+def model_metadata(geometry: BandGeometry, threshold: float, band: Dict, variant: str,
+                   metrics: Dict, run: Dict, teacher: Optional[Dict] = None, sparsity: float = 0.0,
+                   input_quantization: Optional[Dict] = None) -> Dict:
+    """Everything a runtime or an app needs to use the model, and how it was made."""
+    return {
+        "name": "eyegrad",
+        "variant": variant,
+        "feature_version": FEATURE_VERSION,
+        "channels": list(CHANNELS),
+        "feature_clip": FEATURE_CLIP,
+        "geometry": geometry.to_dict(),
+        "crop": {"warp": "affine: eye centres -> geometry.eye_points(), bilinear, border reflect-101",
+                 "pre_shrink": "INTER_AREA to 2x the band scale when the scale is below 0.5",
+                 "gradients": "Sobel 3x3 on gray/255, magnitude, all divided by (mean magnitude + 1e-3), "
+                              "clipped to +-feature_clip"},
+        "input": input_quantization or {},
+        "labels": ["real", "fake"],
+        "output": "p_fake (sigmoid)",
+        "threshold": float(threshold),
+        "uncertain_band": [float(band["uncertain_band"][0]), float(band["uncertain_band"][1])],
+        "calibration": {k: v for k, v in band.items() if k != "uncertain_band"},
+        "metrics": metrics,
+        "training": {"data": run.get("data"), "command": run.get("command"), "split": run.get("split"),
+                     "date": run.get("date")},
+        "teacher": teacher,
+        "sparsity": sparsity,
+        "created": time.strftime("%Y-%m-%d"),
+    }

@@ -1,0 +1,194 @@
+"""`eyegrad optimize`: distill -> prune -> quantize (PTQ, QAT) -> calibrate -> export.
+
+Every variant is measured on the same validation crops of the training run, and
+every .tflite variant is written with its metadata so benchmarks can load it.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+import numpy as np
+
+from edge_runtime.features import STUDENT_GEOMETRY
+from edge_runtime.metrics import binary_report
+from train.cache import CONTEXT_GEOMETRY, DEFAULT_CACHE
+from train.loop import TrainConfig, seed_everything, train_model
+from train.models import build_student, build_teacher
+from train.reports import markdown_table
+from train.run import TEACHER_GEOMETRY, RunData, prepare
+from train.sequence import AugmentedBands, plain_batch
+
+from .calibrate import balanced_threshold, uncertain_band
+from .distill import Distiller
+from .export import builtin_op_names, convert, embed_metadata
+from .metadata import model_metadata
+from .prune import UpdatePruningStep, prunable_copy, sparsity_of, strip
+from .qat import quantize_aware_copy
+from .variants import measure_keras, measure_tflite
+
+TABLE_COLUMNS = ("params", "sparsity", "size_bytes", "gzip_bytes", "accuracy", "auc", "invoke_ms_1thread")
+MAX_MODEL_BYTES = 64 * 1024
+
+
+def representative(data: RunData, n: int = 300, seed: int = 0) -> np.ndarray:
+    """Plain features of a seeded subset of training crops, for int8 calibration."""
+    idx = np.random.default_rng(seed).permutation(len(data.train.labels))[:n]
+    return plain_batch(data.train.subset(np.sort(idx)), CONTEXT_GEOMETRY, STUDENT_GEOMETRY)
+
+
+def copy_of(model, builder=build_student, band=STUDENT_GEOMETRY):
+    fresh = builder((band.height, band.width, 3))
+    fresh.set_weights(model.get_weights())
+    return fresh
+
+
+class Optimizer:
+    """Holds a training run's data and models while the variants are made and measured."""
+
+    def __init__(self, run_dir: Path, workers: int = 0, log=print) -> None:
+        self.run_dir, self.log = Path(run_dir), log
+        self.run = json.loads((self.run_dir / "run.json").read_text())
+        a = self.run["args"]
+        self.data, _ = prepare([Path(p) for p in self.run["data"]], a["val_fraction"], a["seed"], a.get("limit"),
+                               Path(a["cache"]) if a.get("cache") not in (None, "None") else DEFAULT_CACHE, workers)
+        self.cfg = TrainConfig(epochs=a["epochs"], batch_size=a["batch_size"], learning_rate=a["lr"],
+                               sbi_rate=a["sbi_rate"], seed=a["seed"])
+        self.val_x = plain_batch(self.data.val, CONTEXT_GEOMETRY, STUDENT_GEOMETRY)
+        self.val_y = self.data.val.labels
+        self.rep = representative(self.data)
+        self.student = build_student((STUDENT_GEOMETRY.height, STUDENT_GEOMETRY.width, 3))
+        self.student.load_weights(str(self.run_dir / "student.weights.h5"))
+        self.teacher = None
+        if (self.run_dir / "teacher.weights.h5").exists():
+            self.teacher = build_teacher((TEACHER_GEOMETRY.height, TEACHER_GEOMETRY.width, 3))
+            self.teacher.load_weights(str(self.run_dir / "teacher.weights.h5"))
+
+    def sequence(self, bands: Sequence = (STUDENT_GEOMETRY,)) -> AugmentedBands:
+        return AugmentedBands(self.data.train, CONTEXT_GEOMETRY, list(bands), self.cfg.batch_size,
+                              self.cfg.sbi_rate, self.data.real_only_sources, self.cfg.seed)
+
+    def distill(self, epochs: int, temperature: float = 3.0, alpha: float = 0.5):
+        """A fresh student trained on hard labels and the teacher's soft targets."""
+        seed_everything(self.cfg.seed)
+        student = build_student((STUDENT_GEOMETRY.height, STUDENT_GEOMETRY.width, 3))
+        distiller = Distiller(student, self.teacher, temperature, alpha)
+        train_model(distiller, self.sequence([STUDENT_GEOMETRY, TEACHER_GEOMETRY]), self.val_x, self.val_y,
+                    self.cfg._replace(epochs=epochs), self.run_dir / "optimize", self.log)
+        return student
+
+    def prune(self, model, sparsity: float, epochs: int):
+        """Fine-tune a copy of ``model`` while pruning to ``sparsity``; pruning wrappers stripped."""
+        seq = self.sequence()
+        pruned = prunable_copy(copy_of(model), sparsity, end_step=int(len(seq) * epochs * 0.7))
+        pruned._name = f"pruned{int(sparsity * 100)}"
+        train_model(pruned, seq, self.val_x, self.val_y,
+                    self.cfg._replace(epochs=epochs, learning_rate=self.cfg.learning_rate / 5, patience=epochs),
+                    self.run_dir / "optimize", self.log, [UpdatePruningStep()])
+        return strip(pruned)
+
+    def qat(self, model, epochs: int, preserve_sparsity: bool):
+        """Quantization-aware fine-tuning of a copy of ``model``."""
+        q = quantize_aware_copy(copy_of(model), preserve_sparsity)
+        q._name = "qat"
+        train_model(q, self.sequence(), self.val_x, self.val_y,
+                    self.cfg._replace(epochs=epochs, learning_rate=self.cfg.learning_rate / 10, patience=epochs),
+                    self.run_dir / "optimize", self.log)
+        return q
+
+    def tflite_variant(self, name: str, model, mode: str, params: int, sparsity: float) -> Dict:
+        raw = convert(model, mode, self.rep)
+        meta = model_metadata(STUDENT_GEOMETRY, 0.5, {"uncertain_band": [0.5, 0.5]}, name, {}, self.run,
+                              sparsity=sparsity)
+        row = measure_tflite(name, embed_metadata(raw, meta), self.val_x, self.val_y, params, sparsity)
+        row["raw"] = raw
+        return row
+
+
+def optimize(run_dir: Path, out: Path, variants_dir: Path, sparsities: Sequence[float] = (0.5, 0.7),
+             distill_epochs: int = 0, prune_epochs: int = 4, qat_epochs: int = 3, workers: int = 0,
+             target_precision: float = 0.95, log=print) -> List[Dict]:
+    """Make, measure and export every variant; returns the table rows."""
+    opt = Optimizer(run_dir, workers, log)
+    rows = []
+    if opt.teacher is not None:
+        teacher_x = plain_batch(opt.data.val, CONTEXT_GEOMETRY, TEACHER_GEOMETRY)
+        rows.append(measure_keras("teacher fp32", opt.teacher, teacher_x, opt.val_y))
+    rows.append(measure_keras("student fp32", opt.student, opt.val_x, opt.val_y))
+    best = opt.student
+    if opt.teacher is not None:
+        distilled = opt.distill(distill_epochs or opt.cfg.epochs)
+        rows.append(measure_keras("distilled fp32", distilled, opt.val_x, opt.val_y))
+        if rows[-1]["auc"] > rows[-2]["auc"]:
+            best = distilled
+    base_name = "distilled" if best is not opt.student else "student"
+    log(f"best fp32 student: {base_name}")
+    candidates = [opt.tflite_variant(f"{base_name} float16", best, "float16", best.count_params(), 0.0),
+                  opt.tflite_variant(f"{base_name} dynamic-range", best, "dynamic", best.count_params(), 0.0),
+                  opt.tflite_variant(f"{base_name} PTQ int8", best, "int8", best.count_params(), 0.0)]
+    qat = opt.qat(best, qat_epochs, preserve_sparsity=False)
+    candidates.append(opt.tflite_variant(f"{base_name} QAT int8", qat, "int8", best.count_params(), 0.0))
+    for s in sparsities:
+        pruned = opt.prune(best, s, prune_epochs)
+        sp = sparsity_of(pruned)["prunable"]
+        rows.append({**measure_keras(f"pruned {int(s * 100)}%", pruned, opt.val_x, opt.val_y, sp)})
+        candidates.append(opt.tflite_variant(f"pruned {int(s * 100)}% PTQ int8", pruned, "int8",
+                                             pruned.count_params(), sp))
+        pqat = opt.qat(pruned, qat_epochs, preserve_sparsity=True)
+        candidates.append(opt.tflite_variant(f"pruned {int(s * 100)}% QAT int8", pqat, "int8",
+                                             pruned.count_params(), sp))
+    rows.extend(candidates)
+    int8 = [c for c in candidates if "int8" in c["variant"] and c["size_bytes"] <= MAX_MODEL_BYTES]
+    final = max(int8, key=lambda c: (round(c["auc"], 3), c["accuracy"]))
+    log(f"final: {final['variant']}")
+    final_bytes = export_final(opt, final, out, target_precision, rows)
+    final_row = {k: v for k, v in final.items() if k != "raw"}
+    rows.append({**final_row, "variant": f"final ({final['variant']})", "size_bytes": len(final_bytes),
+                 "file": str(out)})
+    write_variants(rows, variants_dir, opt)
+    return rows
+
+
+def export_final(opt: Optimizer, final: Dict, out: Path, target_precision: float, rows: List[Dict]) -> bytes:
+    """Calibrate the threshold and uncertain band on validation and write the shipped model."""
+    pred = final["pred"]
+    threshold = balanced_threshold(opt.val_y, pred)
+    band = uncertain_band(opt.val_y, pred, threshold, target_precision)
+    metrics = {"validation": {k: v for k, v in binary_report(opt.val_y, pred, threshold).items()},
+               "validation_per_source": {src: binary_report(opt.val_y[m], pred[m], threshold)
+                                         for src in sorted(set(opt.data.val.sources))
+                                         for m in [opt.data.val.sources == src]}}
+    teacher = {"params": int(opt.teacher.count_params()), "geometry": TEACHER_GEOMETRY.to_dict()} \
+        if opt.teacher is not None else None
+    meta = model_metadata(STUDENT_GEOMETRY, threshold, band, final["variant"], metrics, opt.run, teacher,
+                          final["sparsity"], input_quantization={"dtype": "int8"})
+    data = embed_metadata(final["raw"], meta)
+    ops = set(builtin_op_names(data))
+    if any(o.startswith("CUSTOM") for o in ops) or "FLEX" in " ".join(ops):
+        raise RuntimeError(f"export has non-builtin ops: {sorted(ops)}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    opt.log(f"wrote {out} ({len(data)} bytes), threshold {threshold:.3f}, band {band['uncertain_band']}")
+    return data
+
+
+def write_variants(rows: List[Dict], variants_dir: Path, opt: Optimizer) -> None:
+    """Each .tflite variant, variants.json (manifest and table) and the markdown table."""
+    variants_dir.mkdir(parents=True, exist_ok=True)
+    manifest = []
+    for r in rows:
+        entry = {k: v for k, v in r.items() if k not in ("pred", "raw")}
+        entry["file"] = r.get("file")
+        if "raw" in r:
+            fname = r["variant"].replace(" ", "_").replace("%", "pct").replace("(", "").replace(")", "") + ".tflite"
+            meta = model_metadata(STUDENT_GEOMETRY, 0.5, {"uncertain_band": [0.5, 0.5]}, r["variant"],
+                                  {"validation_auc": r["auc"], "validation_accuracy": r["accuracy"]}, opt.run,
+                                  sparsity=r["sparsity"])
+            (variants_dir / fname).write_bytes(embed_metadata(r["raw"], meta))
+            entry["file"] = fname
+        manifest.append(entry)
+    (variants_dir / "variants.json").write_text(json.dumps(manifest, indent=1, default=float))
+    table = markdown_table({m["variant"]: m for m in manifest}, TABLE_COLUMNS, "variant")
+    (variants_dir / "variants.md").write_text(table + "\n")
+    opt.log(table)

@@ -1,0 +1,57 @@
+"""Measure a model variant: accuracy, AUC, size and invoke latency of its .tflite."""
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, Optional
+
+import numpy as np
+
+from edge_runtime.metrics import binary_report
+from edge_runtime.model import EyeModel
+
+from .prune import gzipped_size
+
+
+def load_tflite(model_bytes: bytes, num_threads: Optional[int] = 1) -> EyeModel:
+    """An EyeModel from bytes (through a temporary file, as a user would load it)."""
+    with tempfile.NamedTemporaryFile(suffix=".tflite", delete=False) as f:
+        f.write(model_bytes)
+    try:
+        return EyeModel(f.name, num_threads=num_threads)
+    finally:
+        Path(f.name).unlink()
+
+
+def invoke_latency_ms(model: EyeModel, x: np.ndarray, runs: int = 200, warmup: int = 20) -> Dict[str, float]:
+    """p50/p95 of one predict_one (quantize, invoke, dequantize) over ``runs`` runs."""
+    for _ in range(warmup):
+        model.predict_one(x)
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        model.predict_one(x)
+        times.append((time.perf_counter() - t) * 1e3)
+    return {"p50": float(np.percentile(times, 50)), "p95": float(np.percentile(times, 95))}
+
+
+def measure_tflite(name: str, model_bytes: bytes, val_x: np.ndarray, val_y: np.ndarray,
+                   params: int, sparsity: float, threshold: float = 0.5) -> Dict:
+    """One row of the optimization table for a .tflite variant."""
+    model = load_tflite(model_bytes)
+    pred = model.predict(val_x)
+    report = binary_report(val_y, pred, threshold)
+    return {"variant": name, "format": "tflite", "params": params, "sparsity": round(sparsity, 3),
+            "size_bytes": len(model_bytes), "gzip_bytes": gzipped_size(model_bytes),
+            "accuracy": report["accuracy"], "auc": report["auc"],
+            "invoke_ms_1thread": invoke_latency_ms(model, val_x[0])["p50"], "pred": pred}
+
+
+def measure_keras(name: str, model, val_x: np.ndarray, val_y: np.ndarray, sparsity: float = 0.0) -> Dict:
+    """One row for a Keras (fp32) model; latency is the .tflite float32 export's."""
+    pred = model.predict(val_x, batch_size=256, verbose=0).reshape(-1)
+    report = binary_report(val_y, pred)
+    return {"variant": name, "format": "keras fp32", "params": int(model.count_params()),
+            "sparsity": round(sparsity, 3), "size_bytes": None, "gzip_bytes": None,
+            "accuracy": report["accuracy"], "auc": report["auc"], "invoke_ms_1thread": None, "pred": pred}
