@@ -59,11 +59,14 @@ def sample_files() -> Labelled:
 
 def camera_frame(face_bgr: np.ndarray, size: Tuple[int, int] = (640, 480), face_height: int = 240,
                  seed: int = 0) -> np.ndarray:
-    """A camera-like BGR frame: a face image scaled to ``face_height`` on a textured background."""
+    """A camera-like BGR frame: a face image scaled to ``face_height`` on a muted, textured background
+    with sensor noise (the face's top third, centred horizontally)."""
     w, h = size
     rng = np.random.default_rng(seed)
-    noise = rng.integers(0, 256, (h // 16 + 1, w // 16 + 1, 3), dtype=np.uint8)
-    frame = cv2.GaussianBlur(cv2.resize(noise, (w, h), interpolation=cv2.INTER_LINEAR), (0, 0), 6)
+    blobs = rng.integers(40, 220, (h // 32 + 1, w // 32 + 1, 3), dtype=np.uint8)
+    back = cv2.resize(blobs, (w, h), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+    back = 0.5 * back + 0.5 * back.mean(axis=2, keepdims=True) + rng.normal(0, 3, (h, w, 3))
+    frame = np.clip(back, 0, 255).astype(np.uint8)
     fh, fw = face_bgr.shape[:2]
     s = min(face_height / fh, (w - 20) / fw)
     face = cv2.resize(face_bgr, (max(1, round(fw * s)), max(1, round(fh * s))), interpolation=cv2.INTER_AREA)

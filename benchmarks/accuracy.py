@@ -1,0 +1,96 @@
+"""Accuracy of eyegrad models and of Meso-4 on the same labelled images.
+
+Faces are found once per image (they do not depend on the model); each eyegrad
+model then scores the faces' eye features with its own geometry and threshold,
+exactly as ``Detector`` does. Images with no face count as wrong and score 0.5
+(DESIGN.md's evaluate rules).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+import numpy as np
+
+from edge_runtime.decode import decode_image, read_bytes
+from edge_runtime.errors import InputError
+from edge_runtime.faces import FaceFinder
+from edge_runtime.features import eye_features
+from edge_runtime.metrics import binary_report
+from edge_runtime.model import EyeModel
+from edge_runtime.progress import Progress
+from edge_runtime.results import FaceResult, image_verdict
+
+from .images import Labelled
+
+
+class Item(NamedTuple):
+    """One benchmark image: where it is from, its label, its bytes and its faces."""
+
+    path: Path
+    set: str
+    label: int
+    data: bytes
+    gray: Optional[np.ndarray]
+    faces: tuple
+    error: Optional[str]
+
+
+def prepare(subsets: Dict[str, Labelled], finder: FaceFinder) -> List[Item]:
+    """Read, decode and find the faces of every image once."""
+    todo = [(name, p, y) for name, files in subsets.items() for p, y in files]
+    items = []
+    bar = Progress(len(todo), "faces")
+    for name, path, y in todo:
+        try:
+            data = read_bytes(path)
+            gray = decode_image(data)
+            items.append(Item(path, name, y, data, gray, tuple(finder.find(gray)), None))
+        except InputError as exc:
+            items.append(Item(path, name, y, b"", None, (), str(exc)))
+        bar.update()
+    bar.close()
+    return items
+
+
+def eyegrad_scores(model: EyeModel, items: Sequence[Item]) -> List[Optional[float]]:
+    """The image's p_fake from one eyegrad model (None: no face or unreadable)."""
+    out = []
+    for it in items:
+        scored = [FaceResult(f, model.predict_one(eye_features(it.gray, f, model.geometry))) for f in it.faces]
+        out.append(image_verdict(scored, model.uncertain_band)[1])
+    return out
+
+
+def whole_image_scores(predict: Callable[[bytes], float], items: Sequence[Item],
+                       label: str = "") -> List[Optional[float]]:
+    """p_fake from a whole-image model such as Meso-4 (None when the image is unreadable)."""
+    out = []
+    bar = Progress(len(items), label)
+    for it in items:
+        try:
+            out.append(None if it.error else float(predict(it.data)))
+        except InputError:
+            out.append(None)
+        bar.update()
+    bar.close()
+    return out
+
+
+def _report(labels: Sequence[int], scores: Sequence[Optional[float]], threshold: float) -> Dict:
+    decided = [s is not None for s in scores]
+    r = binary_report(labels, [0.5 if s is None else s for s in scores], threshold, decided)
+    return {k: r[k] for k in ("n", "coverage", "accuracy", "balanced_accuracy", "auc", "confusion")}
+
+
+def accuracy_report(items: Sequence[Item], scores: Sequence[Optional[float]], threshold: float) -> Dict:
+    """Metrics over all images and per set (fake is the positive class)."""
+    labels = [it.label for it in items]
+    report = _report(labels, scores, threshold)
+    groups: Dict[str, Tuple[list, list]] = {}
+    for it, s in zip(items, scores):
+        ys, ss = groups.setdefault(it.set, ([], []))
+        ys.append(it.label)
+        ss.append(s)
+    report["per_set"] = {name: _report(ys, ss, threshold) for name, (ys, ss) in groups.items()}
+    return report

@@ -1,0 +1,73 @@
+"""Per-stage latency of the runtime and its throughput on a folder of images.
+
+One pass of ``stage_times`` runs the same steps as ``Detector.detect`` (decode, face
+boxes, eyes, eye features, model, verdict) and times each one.
+"""
+from __future__ import annotations
+
+import os
+import time
+from typing import Dict, List, Sequence
+
+import cv2
+
+from edge_runtime.decode import ImageSource, decode_image
+from edge_runtime.detector import Detector
+from edge_runtime.features import eye_features
+from edge_runtime.progress import Progress
+from edge_runtime.results import FaceResult, image_verdict
+
+from .stats import summary
+
+STAGES = ("decode", "faces", "eyes", "features", "infer", "total")
+
+
+def set_threads(n: int) -> None:
+    """Let OpenCV use ``n`` threads (the interpreter's count is fixed when it is made)."""
+    cv2.setNumThreads(n)
+
+
+def stage_times(detector: Detector, source: ImageSource) -> Dict[str, float]:
+    """Milliseconds spent in each stage of one detection of ``source``."""
+    finder, model = detector.finder, detector.model
+    t0 = time.perf_counter()
+    gray = decode_image(source)
+    t1 = time.perf_counter()
+    boxes = finder.find_face_boxes(gray)
+    t2 = time.perf_counter()
+    faces = finder.faces_from_boxes(gray, boxes)
+    t3 = time.perf_counter()
+    feats = [eye_features(gray, f, model.geometry) for f in faces]
+    t4 = time.perf_counter()
+    image_verdict([FaceResult(f, model.predict_one(x)) for f, x in zip(faces, feats)], model.uncertain_band)
+    t5 = time.perf_counter()
+    ms = [(b - a) * 1e3 for a, b in zip((t0, t1, t2, t3, t4), (t1, t2, t3, t4, t5))]
+    return dict(zip(STAGES, ms + [(t5 - t0) * 1e3]))
+
+
+def stage_latency(detector: Detector, sources: Sequence[ImageSource], runs: int, warmup: int,
+                  label: str = "") -> Dict[str, Dict[str, float]]:
+    """p50/p95/p99 per stage over ``runs`` passes that cycle through ``sources`` after a warm-up."""
+    for i in range(warmup):
+        stage_times(detector, sources[i % len(sources)])
+    samples: Dict[str, List[float]] = {s: [] for s in STAGES}
+    bar = Progress(runs, label, unit="run")
+    for i in range(runs):
+        for stage, ms in stage_times(detector, sources[i % len(sources)]).items():
+            samples[stage].append(ms)
+        bar.update()
+    bar.close()
+    return {stage: summary(v) for stage, v in samples.items()}
+
+
+def throughput(detector: Detector, paths: Sequence[str], label: str = "") -> Dict[str, float]:
+    """Images per second for ``Detector.detect`` over files read from disk, one after another."""
+    bar = Progress(len(paths), label)
+    t0 = time.perf_counter()
+    for p in paths:
+        detector.detect(os.fspath(p))
+        bar.update()
+    seconds = time.perf_counter() - t0
+    bar.close()
+    return {"images": len(paths), "seconds": round(seconds, 3),
+            "images_per_s": round(len(paths) / seconds, 2) if seconds > 0 else 0.0}

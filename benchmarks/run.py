@@ -1,0 +1,219 @@
+"""One benchmark run: accuracy and latency of every model, runtime stages, throughput, targets."""
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+
+from edge_runtime.detector import Detector
+from edge_runtime.errors import EyegradError
+from edge_runtime.faces import FaceFinder
+from edge_runtime.features import eye_features
+from edge_runtime.model import EyeModel, interpreter_class
+
+from . import meso4
+from .accuracy import Item, accuracy_report, eyegrad_scores, prepare, whole_image_scores
+from .images import BENCH_SETS, SHARED_DATA, Labelled, camera_frame, sample_files, set_subset, validation_subset
+from .latency import set_threads, stage_latency, throughput
+from .machine import describe
+from .report import pareto
+from .stats import time_call
+from .tflite_run import TfliteRunner
+from .variants import collect
+
+OVERLAP_NOTE = ("These images come from the sets eyegrad models are trained on and may overlap their training "
+                "data; Meso-4's published weights were trained on the MesoNet Deepfake training half, i.e. "
+                "mesonet_df/train. Read the numbers as a relative comparison on the same images, not as "
+                "held-out accuracy.")
+FRAME_TARGET_MS = 10.0
+
+
+class Settings(NamedTuple):
+    """What to run (the parsed command line)."""
+
+    models: Sequence[str] = ()
+    manifest: Optional[Path] = None
+    data: Optional[Path] = None
+    per_set: int = 200
+    runs: int = 300
+    warmup: int = 20
+    quick: bool = False
+    with_meso4: bool = True
+    meso4_weights: Path = meso4.DEFAULT_WEIGHTS
+    meso4_tflite: Optional[Path] = None
+    throughput_images: int = 200
+    threads: int = os.cpu_count() or 1
+    command: str = ""
+
+
+def choose_images(s: Settings) -> Tuple[Dict[str, Labelled], Labelled, Dict]:
+    """Benchmark images per set, calibration images for Meso-4 PTQ, and their description."""
+    if s.quick:
+        files = sample_files()
+        return ({"samples": files}, files,
+                {"description": "the four bundled samples (examples/, --quick)", "notes": [OVERLAP_NOTE]})
+    if s.data is not None:
+        subsets = {Path(s.data).name: set_subset(Path(s.data), s.per_set)}
+        calib = set_subset(Path(s.data), 100, offset=0.5)
+        return subsets, calib, {"description": f"{s.per_set} images of {s.data}, real/fake balanced, evenly "
+                                               f"spaced in name order", "notes": [OVERLAP_NOTE]}
+    subsets = validation_subset(SHARED_DATA, s.per_set, BENCH_SETS)
+    if not subsets:
+        raise EyegradError(f"no benchmark data at {SHARED_DATA}: pass --data DIR (a folder with real/ and fake/) "
+                           "or --quick")
+    calib = [f for files in validation_subset(SHARED_DATA, 60, BENCH_SETS, offset=0.5).values() for f in files]
+    desc = (f"{s.per_set} per set from ../shared/data {', '.join(subsets)}: real and fake balanced, taken evenly "
+            f"spaced in file-name order (benchmarks/images.py)")
+    return subsets, calib, {"description": desc, "notes": [OVERLAP_NOTE]}
+
+
+def eyegrad_row(name: str, path: Path, info: Dict, items: Sequence[Item], s: Settings) -> Dict:
+    """Accuracy and invoke latency of one eyegrad .tflite (one thread)."""
+    model = EyeModel(path, num_threads=1)
+    scores = eyegrad_scores(model, items)
+    example = next((eye_features(it.gray, it.faces[0], model.geometry) for it in items if it.faces), None)
+    if example is None:
+        example = np.zeros((model.geometry.height, model.geometry.width, 3), np.float32)
+    runner = TfliteRunner(path, num_threads=1)
+    return {"name": name, "kind": "eyegrad", "format": _tflite_format(runner), "path": str(path),
+            "size_bytes": runner.size_bytes, "threshold": model.threshold, "info": info,
+            **accuracy_report(items, scores, model.threshold),
+            "invoke_ms": runner.invoke_latency(example, s.runs, s.warmup)}
+
+
+def _tflite_format(runner: TfliteRunner) -> str:
+    return f"{np.dtype(runner.input['dtype']).name} tflite"
+
+
+def meso4_rows(items: Sequence[Item], calib: Labelled, s: Settings, skipped: List[Dict]) -> List[Dict]:
+    """The Keras fp32 and int8 .tflite Meso-4 rows (or skipped-row notes saying what is missing)."""
+    rows, reason = [], meso4.missing(s.meso4_weights)
+    model, tflite = None, None
+    if s.meso4_tflite is not None and Path(s.meso4_tflite).is_file():
+        tflite = Path(s.meso4_tflite).read_bytes()
+    if reason is None:
+        if not meso4.limit_tf_threads(1):
+            skipped.append({"name": "Meso-4 threads", "reason": "TensorFlow was already running: the Keras "
+                            "row may use more than one thread"})
+        model = meso4.load_meso4(s.meso4_weights)
+        fn = meso4.keras_call(model)
+        scores = whole_image_scores(lambda b: 1.0 - float(fn(meso4.meso4_input(b)).reshape(-1)[0]), items,
+                                    "Meso-4 keras")
+        x = meso4.meso4_input(items[0].data)
+        rows.append({"name": "Meso-4", "kind": "meso4", "format": "float32 keras", "path": str(s.meso4_weights),
+                     "size_bytes": Path(s.meso4_weights).stat().st_size, "threshold": 0.5, "info": {},
+                     **accuracy_report(items, scores, 0.5), "invoke_ms": time_call(lambda: fn(x), s.runs, s.warmup)})
+        if tflite is None:
+            tflite = meso4.to_int8(model, [meso4.meso4_input(p) for p, _ in calib])
+            if s.meso4_tflite is not None:
+                Path(s.meso4_tflite).write_bytes(tflite)
+    else:
+        skipped.append({"name": "Meso-4 (keras)", "reason": reason})
+    if tflite is None:
+        skipped.append({"name": "Meso-4 (int8 tflite)", "reason": reason})
+        return rows
+    runner = TfliteRunner(tflite, num_threads=1)
+    scores = whole_image_scores(lambda b: 1.0 - float(runner.predict(meso4.meso4_input(b))[0]), items, "Meso-4 int8")
+    rows.append({"name": "Meso-4 int8", "kind": "meso4", "format": _tflite_format(runner),
+                 "path": str(s.meso4_tflite or "(converted in memory)"), "size_bytes": runner.size_bytes,
+                 "threshold": 0.5, "info": {"quantization": "post-training int8, representative: "
+                                            f"{len(calib)} real images"},
+                 **accuracy_report(items, scores, 0.5),
+                 "invoke_ms": runner.invoke_latency(meso4.meso4_input(items[0].data), s.runs, s.warmup)})
+    return rows
+
+
+def thread_label(n: int) -> str:
+    return f"{n} thread" + ("s" if n > 1 else "")
+
+
+def runtime_stages(s: Settings) -> Tuple[Dict, Dict]:
+    """Per-stage latency on the sample images and on camera-like frames, 1 thread and all cores,
+    and the Meso-4 preprocessing time (for its end-to-end estimate)."""
+    samples = [p for p, _ in sample_files()]
+    images = [p.read_bytes() for p in samples]
+    frames = [camera_frame(cv2.imread(str(p)), seed=i) for i, p in enumerate(samples)]
+    stages: Dict[str, Dict] = {"images": {}, "frames": {}}
+    for n in sorted({1, s.threads}):
+        key = thread_label(n)
+        set_threads(n)
+        detector = Detector(num_threads=n)
+        stages["images"][key] = stage_latency(detector, images, s.runs, s.warmup, f"stages images {key}")
+        stages["frames"][key] = stage_latency(detector, frames, s.runs, s.warmup, f"stages frames {key}")
+    set_threads(1)
+    next_image = itertools.cycle(images).__next__
+    return stages, time_call(lambda: meso4.meso4_input(next_image()), s.runs, s.warmup)
+
+
+def throughputs(items: Sequence[Item], s: Settings) -> Dict:
+    paths = [str(it.path) for it in items][: s.throughput_images]
+    out = {}
+    for n in sorted({1, s.threads}):
+        set_threads(n)
+        out[thread_label(n)] = throughput(Detector(num_threads=n), paths, f"throughput {n} thread(s)")
+    set_threads(1)
+    return out
+
+
+def add_estimates(rows: List[Dict], stages: Dict, meso_pre: Dict) -> None:
+    """End-to-end estimates and Pareto flags on every model row."""
+    one = stages["images"]["1 thread"]
+    pipeline = sum(one[k]["p50"] for k in ("decode", "faces", "eyes", "features"))
+    for r in rows:
+        r["e2e_ms_est"] = round((meso_pre["p50"] if r["kind"] == "meso4" else pipeline) + r["invoke_ms"]["p50"], 3)
+    for key, flag in (("invoke", "pareto_invoke"), ("e2e", "pareto_e2e")):
+        pts = [(r["invoke_ms"]["p50"] if key == "invoke" else r["e2e_ms_est"], r["accuracy"]) for r in rows]
+        for r, on in zip(rows, pareto(pts)):
+            r[flag] = on
+
+
+def targets(rows: List[Dict], stages: Dict) -> List[str]:
+    """The issue's targets, each with the measured value and whether it is met."""
+    out = []
+    frame = stages["frames"]["1 thread"]["total"]["p50"]
+    out.append(f"end to end, 640x480 frame with one face, 1 thread: median {frame:.2f} ms "
+               f"(target <= {FRAME_TARGET_MS:g} ms: {'met' if frame <= FRAME_TARGET_MS else 'NOT met'})")
+    shipped = next((r for r in rows if r["kind"] == "eyegrad"), None)
+    peer = next((r for r in rows if r["name"] == "Meso-4 int8"), None)
+    if shipped and peer:
+        ratio = shipped["invoke_ms"]["p50"] / peer["invoke_ms"]["p50"]
+        out.append(f"{shipped['name']} invoke / Meso-4 int8 invoke = {ratio:.3f} "
+                   f"(target <= 0.1: {'met' if ratio <= 0.1 else 'NOT met'})")
+        out.append(f"{shipped['name']} accuracy {shipped['accuracy']:.3f} vs Meso-4 int8 {peer['accuracy']:.3f} "
+                   f"on the same images ({'above' if shipped['accuracy'] > peer['accuracy'] else 'NOT above'})")
+    return out
+
+
+def benchmark(s: Settings) -> Dict:
+    """Run everything and return the report (JSON-ready)."""
+    if s.quick:
+        s = s._replace(runs=min(s.runs, 10), warmup=min(s.warmup, 2), throughput_images=4)
+    machine = describe()
+    subsets, calib, images = choose_images(s)
+    set_threads(1)
+    items = prepare(subsets, FaceFinder())
+    variants, skipped = collect(s.models, s.manifest)
+    rows = []
+    for v in variants:
+        try:
+            rows.append(eyegrad_row(v.name, v.path, v.info, items, s))
+        except (EyegradError, OSError, ValueError, RuntimeError) as exc:
+            skipped.append({"name": v.name, "reason": f"{v.path}: {str(exc).splitlines()[0]}"})
+    if s.with_meso4:
+        rows += meso4_rows(items, calib, s, skipped)
+    stages, meso_pre = runtime_stages(s)
+    add_estimates(rows, stages, meso_pre)
+    labels = [it.label for it in items]
+    images.update(n=len(items), real=labels.count(0), fake=labels.count(1),
+                  sets={name: len(files) for name, files in subsets.items()})
+    return {"schema": "eyegrad-bench/1", "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "command": s.command or " ".join(sys.argv), "quick": s.quick, "runs": s.runs, "warmup": s.warmup,
+            "machine": machine, "interpreter": interpreter_class().__module__, "images": images,
+            "models": rows, "skipped": skipped, "stages": stages, "meso4_preprocess_ms": meso_pre,
+            "throughput": throughputs(items, s), "targets": targets(rows, stages)}
