@@ -1,11 +1,12 @@
 """Load an eyegrad .tflite model with its embedded metadata and run it.
 
 The interpreter comes from ``ai_edge_litert`` (LiteRT), else ``tflite_runtime``,
-else ``tensorflow.lite``. A model must carry JSON metadata under the name
+else ``tensorflow.lite`` ($EYEGRAD_INTERPRETER forces one). A model must carry JSON metadata under the name
 ``eyegrad`` with a feature version this runtime knows.
 """
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from pathlib import Path
@@ -23,23 +24,40 @@ METADATA_NAME = "eyegrad"
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "eyegrad.tflite"
 
 
+#: Environment variable that forces one interpreter (a key of ``INTERPRETERS``), e.g. for
+#: checking a model on the old ``tflite_runtime`` when LiteRT is installed too.
+INTERPRETER_ENV = "EYEGRAD_INTERPRETER"
+#: The interpreters tried, in order: name -> (module, attribute path of the Interpreter class).
+INTERPRETERS = {"litert": ("ai_edge_litert.interpreter", "Interpreter"),
+                "tflite_runtime": ("tflite_runtime.interpreter", "Interpreter"),
+                "tensorflow": ("tensorflow", "lite.Interpreter")}
+
+
+def _load_interpreter(name: str) -> type:
+    module, attr = INTERPRETERS[name]
+    obj = importlib.import_module(module)  # tensorflow is the last resort only: the runtime does not need it
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
 def interpreter_class() -> type:
-    """The first TFLite Interpreter class available: LiteRT, tflite_runtime, then TensorFlow."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-        return Interpreter
-    except ImportError:
-        pass
-    try:
-        from tflite_runtime.interpreter import Interpreter  # type: ignore[no-redef]
-        return Interpreter
-    except ImportError:
-        pass
-    try:
-        import tensorflow as tf  # last resort only: the edge runtime does not need it
-        return tf.lite.Interpreter
-    except ImportError:
-        raise ModelError("no TFLite interpreter: pip install ai-edge-litert") from None
+    """The TFLite Interpreter class: the one named by $EYEGRAD_INTERPRETER, else the first
+    available of LiteRT, tflite_runtime and TensorFlow."""
+    forced = os.environ.get(INTERPRETER_ENV, "").strip()
+    if forced:
+        if forced not in INTERPRETERS:
+            raise ModelError(f"{INTERPRETER_ENV}={forced!r} is not one of {', '.join(INTERPRETERS)}")
+        try:
+            return _load_interpreter(forced)
+        except ImportError as exc:
+            raise ModelError(f"{INTERPRETER_ENV}={forced} but it cannot be imported: {exc}") from None
+    for name in INTERPRETERS:
+        try:
+            return _load_interpreter(name)
+        except ImportError:
+            continue
+    raise ModelError("no TFLite interpreter: pip install ai-edge-litert")
 
 
 def parse_metadata(model_bytes: bytes) -> Dict[str, Any]:
