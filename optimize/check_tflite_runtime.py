@@ -1,0 +1,134 @@
+"""Check that a model gives the same p_fake on the old tflite-runtime 2.14 (numpy 1) as here.
+
+Older Raspberry Pi images ship ``tflite-runtime`` 2.14 with numpy 1 instead of LiteRT.
+This script builds (once) a separate virtualenv with exactly that stack, runs
+``eyegrad detect --json`` there with ``EYEGRAD_INTERPRETER=tflite_runtime`` (the repo on
+PYTHONPATH, no eyegrad dependencies installed), runs the same command with this
+environment's interpreter, and compares every image's p_fake: they must agree within
+1e-6 or one step of the model's int8 output.
+
+    python -m optimize.check_tflite_runtime [--model M] [--venv DIR] [IMAGES...]
+
+The first run downloads the packages (about 60 MB); later runs reuse the venv.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+from edge_runtime.model import DEFAULT_MODEL, INTERPRETER_ENV, EyeModel
+
+REPO = Path(__file__).resolve().parent.parent
+#: The stack of an older Pi: tflite-runtime 2.14 needs numpy 1 (and so an OpenCV built for it).
+REQUIREMENTS = ("numpy<2", "tflite-runtime==2.14.0", "opencv-python-headless>=4.8,<4.11", "pillow>=10,<14")
+DEFAULT_VENV = Path(os.environ.get("EYEGRAD_CACHE", Path.home() / ".cache" / "eyegrad")) / "venv-tflite-runtime-2.14"
+#: Written into the venv when every requirement is installed; lists them.
+STAMP = "eyegrad-compat.json"
+
+
+def venv_python(venv_dir: Path) -> Path:
+    return venv_dir / "bin" / "python"
+
+
+def venv_ready(venv_dir: Path = DEFAULT_VENV) -> bool:
+    """Whether the compat venv exists with the current requirements installed."""
+    stamp = venv_dir / STAMP
+    return (stamp.is_file() and venv_python(venv_dir).exists()
+            and json.loads(stamp.read_text()).get("requirements") == list(REQUIREMENTS))
+
+
+def ensure_venv(venv_dir: Path = DEFAULT_VENV, log=print) -> Path:
+    """Create the compat venv (downloads from PyPI) unless it is ready; returns its python."""
+    if not venv_ready(venv_dir):
+        log(f"creating {venv_dir} with {' '.join(REQUIREMENTS)}")
+        venv.EnvBuilder(with_pip=True, clear=True).create(venv_dir)
+        subprocess.run([str(venv_python(venv_dir)), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                        *REQUIREMENTS], check=True)
+        (venv_dir / STAMP).write_text(json.dumps({"requirements": list(REQUIREMENTS)}))
+    return venv_python(venv_dir)
+
+
+def versions(python: Path) -> Dict[str, str]:
+    """numpy, OpenCV and tflite-runtime versions (when installed) of an interpreter."""
+    code = ("import json, importlib.metadata as m\n"
+            "def v(p):\n"
+            "    try: return m.version(p)\n"
+            "    except m.PackageNotFoundError: return None\n"
+            "print(json.dumps({p: v(p) for p in ('numpy', 'opencv-python-headless', 'tflite-runtime',"
+            " 'ai-edge-litert')}))")
+    out = subprocess.run([str(python), "-c", code], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def detect_json(python: Path, model: Path, images: Sequence[str], interpreter: Optional[str]) -> List[Dict]:
+    """``eyegrad detect --json`` run by ``python`` from the repo, one dict per image."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop(INTERPRETER_ENV, None)
+    if interpreter:
+        env[INTERPRETER_ENV] = interpreter
+    proc = subprocess.run([str(python), "-m", "edge_runtime", "detect", "--json", "--model", str(model), *images],
+                          cwd=REPO, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{python} eyegrad detect failed ({proc.returncode}): {proc.stderr.strip()[-800:]}")
+    return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+
+
+def output_step(model: Path) -> float:
+    """One step of the model's quantized output in p_fake units (0 for a float output)."""
+    scale, _ = EyeModel(model).interpreter.get_output_details()[0]["quantization"]
+    return float(scale)
+
+
+def compare(reference: List[Dict], other: List[Dict], tolerance: float) -> Dict:
+    """Per-image p_fake of both runs and whether they agree within ``tolerance``."""
+    rows = []
+    for a, b in zip(reference, other):
+        pa, pb = a["p_fake"], b["p_fake"]
+        same = (a["path"] == b["path"] and a["verdict"] == b["verdict"]
+                and (pa == pb if pa is None or pb is None else abs(pa - pb) <= tolerance))
+        rows.append({"path": a["path"], "p_fake": pa, "p_fake_tflite_runtime": pb,
+                     "verdict": a["verdict"], "verdict_tflite_runtime": b["verdict"], "same": same})
+    ok = len(reference) == len(other) > 0 and all(r["same"] for r in rows)
+    return {"ok": ok, "tolerance": tolerance, "images": rows}
+
+
+def check(model: Path = DEFAULT_MODEL, images: Sequence[str] = ("examples",), venv_dir: Path = DEFAULT_VENV,
+          log=print) -> Dict:
+    """Run the model here and on tflite-runtime 2.14; the comparison with both stacks' versions."""
+    compat_python = ensure_venv(venv_dir, log)
+    model = Path(model).resolve()
+    here = detect_json(Path(sys.executable), model, images, None)
+    old = detect_json(compat_python, model, images, "tflite_runtime")
+    report = compare(here, old, max(1e-6, output_step(model) * 1.0001))
+    report.update(model=str(model), main=versions(Path(sys.executable)), compat=versions(compat_python))
+    return report
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    p.add_argument("images", nargs="*", default=["examples"], help="images or folders (default: examples)")
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    p.add_argument("--venv", type=Path, default=DEFAULT_VENV, help="where the compat virtualenv lives")
+    p.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    args = p.parse_args(argv)
+    report = check(args.model, args.images, args.venv)
+    if args.json:
+        print(json.dumps(report, indent=1))
+    else:
+        print(f"main:   {report['main']}\ncompat: {report['compat']}")
+        for r in report["images"]:
+            print(f"{'ok  ' if r['same'] else 'DIFF'} {r['path']}: p_fake {r['p_fake']} (here) "
+                  f"vs {r['p_fake_tflite_runtime']} (tflite-runtime), {r['verdict']}/{r['verdict_tflite_runtime']}")
+        print(f"{'same' if report['ok'] else 'DIFFERENT'} results within {report['tolerance']:.2e} "
+              f"on {len(report['images'])} images")
+    return 0 if report["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

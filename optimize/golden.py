@@ -1,0 +1,122 @@
+"""Golden input/output pairs of the shipped model, for ports of the runtime (Android apps).
+
+For each example image, ``models/golden/`` holds every intermediate of the runtime so a
+port can be checked step by step:
+
+- ``<name>.gray.png``: the decoded 8-bit grayscale image (lossless, so a port's test
+  need not depend on its JPEG decoder);
+- ``<name>.band.png``: the aligned uint8 eye band (geometry height x width);
+- ``<name>.features.npy``: the float32 feature tensor (H x W x 3: sobel_x, sobel_y, magnitude);
+- ``<name>.input_int8.npy``: that tensor quantized for the model (1 x H x W x 3 int8);
+- ``golden.json``: the model's hash, geometry, input/output quantization, threshold and
+  band, and per image the face and eye boxes, the eye centres, the raw int8 output,
+  p_fake and the verdict.
+
+Only the largest face of an image is recorded. No timestamps: the same model and images
+give byte-identical files. Regenerate after shipping a model::
+
+    python -m optimize.golden [--model models/eyegrad.tflite] [--out models/golden] [IMAGES...]
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Dict, Optional, Sequence, Union
+
+import cv2
+import numpy as np
+
+from edge_runtime.decode import decode_image
+from edge_runtime.errors import EyegradError
+from edge_runtime.faces import FaceFinder
+from edge_runtime.features import CHANNELS, align_band, eye_centers, eye_features
+from edge_runtime.model import DEFAULT_MODEL, EyeModel
+from edge_runtime.results import verdict_for
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = REPO / "models" / "golden"
+DEFAULT_IMAGES = tuple(sorted((REPO / "examples").glob("*.jpg")))
+MANIFEST = "golden.json"
+
+PathLike = Union[str, os.PathLike]
+
+
+def sha256_of(path: PathLike) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def quantization(details: Dict) -> Dict:
+    """A tensor's dtype, scale and zero point (from the interpreter's details)."""
+    scale, zero = details["quantization"]
+    return {"dtype": np.dtype(details["dtype"]).name, "scale": float(scale), "zero_point": int(zero)}
+
+
+def golden_entry(model: EyeModel, finder: FaceFinder, image: Path, out_dir: Path) -> Dict:
+    """Write one image's intermediates into ``out_dir``; its entry of the manifest."""
+    gray = decode_image(image)
+    faces = finder.find(gray)
+    if not faces:
+        raise EyegradError(f"{image}: no face found; golden images need one")
+    face = faces[0]
+    left, right = eye_centers(face)
+    band = align_band(gray, left, right, model.geometry)  # what eye_features starts from, for the record
+    features = eye_features(gray, face, model.geometry)
+    p_fake = model.predict_one(features)
+    raw = model.interpreter.get_tensor(model.interpreter.get_output_details()[0]["index"])
+    stem = image.stem
+    cv2.imwrite(str(out_dir / f"{stem}.gray.png"), gray)
+    cv2.imwrite(str(out_dir / f"{stem}.band.png"), band)
+    np.save(out_dir / f"{stem}.features.npy", features)
+    np.save(out_dir / f"{stem}.input_int8.npy", model._quantize(features[None]))  # exactly what the model got
+    return {"image": image.name, "gray": f"{stem}.gray.png", "band": f"{stem}.band.png",
+            "features": f"{stem}.features.npy", "input": f"{stem}.input_int8.npy",
+            "image_size": [int(gray.shape[1]), int(gray.shape[0])], "faces_found": len(faces),
+            "face_box": [int(v) for v in face.box], "eyes": [[int(v) for v in e] for e in face.eyes],
+            "eyes_from": face.eyes_from, "eye_centers": [list(left), list(right)],
+            "output_raw": int(raw.reshape(-1)[0]) if raw.dtype != np.float32 else float(raw.reshape(-1)[0]),
+            "p_fake": p_fake, "verdict": verdict_for(p_fake, model.uncertain_band)}
+
+
+def write_golden(model_path: Optional[PathLike] = None, image_paths: Sequence[PathLike] = DEFAULT_IMAGES,
+                 out_dir: PathLike = DEFAULT_OUT) -> Dict:
+    """Write the golden files of ``model_path`` for ``image_paths`` into ``out_dir``; the manifest."""
+    model = EyeModel(model_path)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    finder = FaceFinder()
+    manifest = {
+        "model": model.path.name, "model_sha256": sha256_of(model.path),
+        "feature_version": model.metadata["feature_version"], "channels": list(CHANNELS),
+        "geometry": model.geometry.to_dict(),
+        "input": quantization(model.interpreter.get_input_details()[0]),
+        "output": quantization(model.interpreter.get_output_details()[0]),
+        "threshold": model.threshold, "uncertain_band": list(model.uncertain_band),
+        "images": [golden_entry(model, finder, Path(p), out) for p in image_paths],
+    }
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    return manifest
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    p = argparse.ArgumentParser(description="Write the golden input/output files of a model (models/golden/).")
+    p.add_argument("images", nargs="*", type=Path, default=list(DEFAULT_IMAGES), help="default: examples/*.jpg")
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = p.parse_args(argv)
+    try:
+        manifest = write_golden(args.model, args.images, args.out)
+    except EyegradError as exc:
+        print(f"golden: error: {exc}", file=sys.stderr)
+        return 2
+    for e in manifest["images"]:
+        print(f"{e['image']}: output {e['output_raw']}, p_fake {e['p_fake']:.6f} ({e['verdict']})")
+    print(f"wrote {args.out}/{MANIFEST} for {manifest['model']} ({manifest['model_sha256'][:12]})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
