@@ -13,6 +13,7 @@ import numpy as np
 
 from edge_runtime.features import STUDENT_GEOMETRY
 from edge_runtime.metrics import binary_report
+from train.augment import AUGMENT_PRESETS
 from train.cache import CONTEXT_GEOMETRY, DEFAULT_CACHE
 from train.loop import TrainConfig, seed_everything, train_model
 from train.models import build_student, build_teacher
@@ -54,7 +55,7 @@ class Optimizer:
         self.data, _ = prepare([Path(p) for p in self.run["data"]], a["val_fraction"], a["seed"], a.get("limit"),
                                Path(a["cache"]) if a.get("cache") not in (None, "None") else DEFAULT_CACHE, workers)
         self.cfg = TrainConfig(epochs=a["epochs"], batch_size=a["batch_size"], learning_rate=a["lr"],
-                               sbi_rate=a["sbi_rate"], seed=a["seed"])
+                               sbi_rate=a["sbi_rate"], seed=a["seed"], augment=a.get("augment", "strong"))
         self.val_x = plain_batch(self.data.val, CONTEXT_GEOMETRY, STUDENT_GEOMETRY)
         self.val_y = self.data.val.labels
         self.rep = representative(self.data)
@@ -67,7 +68,8 @@ class Optimizer:
 
     def sequence(self, bands: Sequence = (STUDENT_GEOMETRY,)) -> AugmentedBands:
         return AugmentedBands(self.data.train, CONTEXT_GEOMETRY, list(bands), self.cfg.batch_size,
-                              self.cfg.sbi_rate, self.data.real_only_sources, self.cfg.seed)
+                              self.cfg.sbi_rate, self.data.real_only_sources, self.cfg.seed,
+                              AUGMENT_PRESETS[self.cfg.augment])
 
     def distill(self, epochs: int, temperature: float = 3.0, alpha: float = 0.5):
         """A fresh student trained on hard labels and the teacher's soft targets."""

@@ -37,6 +37,13 @@ class AugmentConfig(NamedTuple):
     photometric: float = 0.5
 
 
+#: Named augmentation strengths for `eyegrad train --augment`.
+AUGMENT_PRESETS = {
+    "strong": AugmentConfig(),
+    "light": AugmentConfig(rescale=0.3, rescale_min=0.5, blur=0.15, jpeg=0.6, jpeg_quality=(50, 95), noise=0.15),
+}
+
+
 def jpeg_roundtrip(img: np.ndarray, quality: int) -> np.ndarray:
     ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
     return cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE) if ok else img

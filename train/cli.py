@@ -16,6 +16,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--sbi-rate", type=float, default=0.5,
                    help="share of real crops that also give a self-blended fake per epoch (0 disables)")
+    p.add_argument("--augment", choices=("strong", "light"), default="strong", help="augmentation strength")
     p.add_argument("--val-fraction", type=float, default=0.2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--teacher", action="store_true", help="also train the teacher (for `eyegrad optimize`)")

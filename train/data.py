@@ -60,18 +60,42 @@ def _stable_hash(text: str, seed: int) -> str:
     return hashlib.sha256(f"{seed}:{text}".encode()).hexdigest()
 
 
-def split_groups(samples: Sequence[Sample], val_fraction: float = 0.2, seed: int = 0
+def subdivide(groups: Dict[str, List[Sample]], min_groups: int) -> Dict[str, List[Sample]]:
+    """Cut the groups of a stratum into contiguous chunks until there are ``min_groups``.
+
+    A small set numbered 0..199 is one block of 200; it is cut into consecutive runs
+    of files so that it can still be split (neighbours stay together). The frames of
+    one video are never cut apart.
+    """
+    total = sum(len(v) for v in groups.values())
+    if len(groups) >= min_groups or total < min_groups:
+        return groups
+    size = max(1, total // min_groups)
+    out: Dict[str, List[Sample]] = {}
+    for key, members in groups.items():
+        if "/video:" in key:
+            out[key] = members
+            continue
+        ordered = sorted(members, key=lambda m: (m.path.name, m.frame))
+        for i in range(0, len(ordered), size):
+            out[f"{key}/{i // size}"] = ordered[i:i + size]
+    return out
+
+
+def split_groups(samples: Sequence[Sample], val_fraction: float = 0.2, seed: int = 0, min_groups: int = 10
                  ) -> Tuple[List[Sample], List[Sample]]:
     """Train and validation samples; every group lies wholly on one side.
 
-    Within each (source, label) stratum, groups are ordered by a seeded hash and
-    taken for validation until ``val_fraction`` of the stratum's samples is reached.
+    Within each (source, label) stratum, groups (subdivided to at least ``min_groups``
+    contiguous chunks) are ordered by a seeded hash and taken for validation until
+    ``val_fraction`` of the stratum's samples is reached.
     """
     strata: Dict[Tuple[str, int], Dict[str, List[Sample]]] = defaultdict(lambda: defaultdict(list))
     for s in samples:
         strata[(s.source, s.label)][s.group].append(s)
     train, val = [], []
-    for groups in strata.values():
+    for stratum in strata.values():
+        groups = subdivide(stratum, min_groups)
         total = sum(len(v) for v in groups.values())
         taken = 0
         for key in sorted(groups, key=lambda g: _stable_hash(g, seed)):

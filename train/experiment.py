@@ -23,7 +23,7 @@ from .shortcuts import crop_scorer, jpeg_shortcut_report
 
 def config_from(args: argparse.Namespace, epochs: int) -> TrainConfig:
     return TrainConfig(epochs=epochs, batch_size=args.batch_size, learning_rate=args.lr,
-                       sbi_rate=args.sbi_rate, seed=args.seed)
+                       sbi_rate=args.sbi_rate, seed=args.seed, augment=getattr(args, "augment", "strong"))
 
 
 def leave_one_source_out(args: argparse.Namespace, roots, log) -> Dict[str, Dict]:

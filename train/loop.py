@@ -11,6 +11,7 @@ import numpy as np
 from edge_runtime.features import BandGeometry
 from edge_runtime.metrics import roc_auc
 
+from .augment import AUGMENT_PRESETS
 from .cache import CONTEXT_GEOMETRY, CropSet
 from .sequence import AugmentedBands, plain_batch
 from .tf import keras, tf
@@ -25,6 +26,7 @@ class TrainConfig(NamedTuple):
     sbi_rate: float = 0.5
     label_smoothing: float = 0.05
     seed: int = 0
+    augment: str = "strong"
 
 
 def seed_everything(seed: int) -> None:
@@ -96,7 +98,8 @@ def fit(builder: Callable[[Tuple[int, int, int]], keras.Model], band: BandGeomet
     """Train ``builder``'s model on ``band``; returns it (best weights), history and val predictions."""
     seed_everything(cfg.seed)
     strategy = distribution_strategy()
-    seq = AugmentedBands(train, CONTEXT_GEOMETRY, [band], cfg.batch_size, cfg.sbi_rate, real_only_sources, cfg.seed)
+    seq = AugmentedBands(train, CONTEXT_GEOMETRY, [band], cfg.batch_size, cfg.sbi_rate, real_only_sources, cfg.seed,
+                         AUGMENT_PRESETS[cfg.augment])
     val_x = plain_batch(val, CONTEXT_GEOMETRY, band)
     with strategy.scope():
         model = builder((band.height, band.width, 3))

@@ -54,8 +54,8 @@ def prepare(roots: Sequence[Path], val_fraction: float = 0.2, seed: int = 0, lim
     rest = crops.subset(crops.sources != holdout) if holdout else crops
     train_s, val_s = split_groups([Sample(Path(p), int(y), s, g) for p, y, s, g in
                                    zip(rest.paths, rest.labels, rest.sources, rest.groups)], val_fraction, seed)
-    val_groups = {s.group for s in val_s}
-    in_val = np.array([g in val_groups for g in rest.groups], bool)
+    val_paths = {str(s.path) for s in val_s}
+    in_val = np.array([p in val_paths for p in rest.paths], bool)
     train = rest.subset(~in_val)
     # fakes whose eyes were not edited teach nothing about eyes: keep them out of training only
     train = train.subset(np.array([y == 0 or eyes_edited(p) for y, p in zip(train.labels, train.paths)], bool))

@@ -1,0 +1,110 @@
+"""Training pieces on real images: split, augmentation, self-blended fakes, video frames."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from edge_runtime.decode import decode_image
+from edge_runtime.faces import FaceFinder
+from edge_runtime.features import STUDENT_GEOMETRY, align_band, eye_centers
+from train.augment import AugmentConfig, augmented_features, blend_mask, self_blend
+from train.cache import CONTEXT_GEOMETRY
+from train.data import Sample, discover, group_key, split_groups
+from train.video import frame_indices, sample_frames
+
+
+@pytest.fixture(scope="module")
+def context_crop(sample_images) -> np.ndarray:
+    gray = decode_image(sample_images[-1])
+    face = FaceFinder().find(gray)[0]
+    return align_band(gray, *eye_centers(face), CONTEXT_GEOMETRY)
+
+
+def test_block_split_never_puts_a_block_on_both_sides(shared_data: Path):
+    samples = [Sample(*d) for d in discover([shared_data / "mesonet_df" / "train"])]
+    train, val = split_groups(samples, 0.2, seed=3)
+    assert len(train) + len(val) == len(samples)
+    assert not {s.group for s in train} & {s.group for s in val}
+    # consecutive frames share a block: numbers 0..199 of one class are one group
+    assert group_key(Path("real00007.jpg"), "m", 0, 200) == group_key(Path("real00199.jpg"), "m", 0, 200)
+    assert group_key(Path("real00199.jpg"), "m", 0, 200) != group_key(Path("real00200.jpg"), "m", 0, 200)
+    for label in (0, 1):  # stratified: about a fifth of each class in validation
+        share = sum(s.label == label for s in val) / sum(s.label == label for s in samples)
+        assert 0.15 < share < 0.3
+
+
+def test_frames_of_one_video_stay_together(tmp_path: Path):
+    for cls in ("real", "fake"):
+        (tmp_path / cls).mkdir()
+        for v in range(3):
+            (tmp_path / cls / f"clip{v}.mp4").write_bytes(b"")
+    samples = [Sample(p, y, s, g, frame) for p, y, s, g in discover([tmp_path]) for frame in range(5)]
+    train, val = split_groups(samples, 0.34, seed=0)
+    assert val and train
+    assert not {s.path for s in train} & {s.path for s in val}
+
+
+def test_seeded_augmentation_is_deterministic(context_crop):
+    views = [augmented_features(context_crop, True, CONTEXT_GEOMETRY, [STUDENT_GEOMETRY],
+                                np.random.default_rng([7, 1]))[0] for _ in range(2)]
+    other = augmented_features(context_crop, True, CONTEXT_GEOMETRY, [STUDENT_GEOMETRY],
+                               np.random.default_rng([8, 1]))[0]
+    assert views[0].shape == (STUDENT_GEOMETRY.height, STUDENT_GEOMETRY.width, 3)
+    np.testing.assert_array_equal(views[0], views[1])
+    assert not np.array_equal(views[0], other)
+
+
+def test_student_and_teacher_bands_share_one_view(context_crop):
+    from train.run import TEACHER_GEOMETRY
+
+    s, t = augmented_features(context_crop, False, CONTEXT_GEOMETRY, [STUDENT_GEOMETRY, TEACHER_GEOMETRY],
+                              np.random.default_rng(5), AugmentConfig())
+    assert s.shape[:2] == (STUDENT_GEOMETRY.height, STUDENT_GEOMETRY.width)
+    assert t.shape[:2] == (TEACHER_GEOMETRY.height, TEACHER_GEOMETRY.width)
+
+
+def test_self_blend_changes_only_the_eye_region(context_crop):
+    rng = np.random.default_rng(0)
+    eyes = CONTEXT_GEOMETRY.eye_points()
+    mask = blend_mask(context_crop.shape, eyes, eyes[1][0] - eyes[0][0], rng)
+    assert mask.shape == context_crop.shape and mask.dtype == np.float32
+    assert mask.min() >= 0 and abs(mask.max() - 1) < 1e-6
+    h, w = context_crop.shape
+    assert mask[int(eyes[0][1]), int(eyes[0][0])] > 0.3 or mask[int(eyes[1][1]), int(eyes[1][0])] > 0.3
+    assert mask[0, 0] < 0.05 and mask[h - 1, w - 1] < 0.05  # corners stay real
+    fake = self_blend(context_crop, eyes, np.random.default_rng(1))
+    assert fake.shape == context_crop.shape and fake.dtype == np.uint8
+    diff = np.abs(fake.astype(int) - context_crop.astype(int))
+    assert diff.max() > 10  # something was blended in
+    assert diff[:4, :4].max() <= 2 and diff[-4:, -4:].max() <= 2
+
+
+def test_video_frames_are_sampled(tmp_path: Path, sample_images):
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (128, 128))
+    frames = [cv2.resize(cv2.imread(str(p)), (128, 128)) for p in sample_images]
+    for i in range(40):
+        writer.write(frames[i % len(frames)])
+    writer.release()
+    got = list(sample_frames(path, every=5, max_frames=4))
+    assert [i for i, _ in got] == frame_indices(40, 5, 4)
+    assert len(got) == 4 and all(g.shape == (128, 128) and g.dtype == np.uint8 for _, g in got)
+    assert frame_indices(100, 10, 20) == list(range(0, 100, 10))
+
+
+def test_a_small_numbered_set_is_split_in_contiguous_runs(tmp_path: Path):
+    for cls in ("real", "fake"):
+        (tmp_path / cls).mkdir()
+        for i in range(100):
+            (tmp_path / cls / f"{cls}_{i}.jpg").write_bytes(b"")
+    samples = [Sample(*d) for d in discover([tmp_path])]
+    train, val = split_groups(samples, 0.2, seed=0)
+    for label in (0, 1):  # one block of 200 numbers per class, still split about 80/20
+        n_val = sum(s.label == label for s in val)
+        assert 10 <= n_val <= 30
+    val_numbers = sorted(int(s.path.stem.split("_")[1]) for s in val if s.label == 1)
+    runs = sum(1 for a, b in zip(val_numbers, val_numbers[1:]) if b != a + 1) + 1
+    assert runs <= 3  # whole contiguous runs, not scattered files

@@ -1,0 +1,58 @@
+"""A tiny end-to-end run: `eyegrad train` then `eyegrad optimize` give a model the runtime loads."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from edge_runtime import Detector
+from edge_runtime.cli import main
+from optimize.export import builtin_op_names
+
+
+@pytest.fixture(scope="module")
+def tiny_run(shared_data: Path, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("run")
+    code = main(["train", "--data", str(shared_data / "mesonet_df" / "train"), str(shared_data / "utkface"),
+                 "--limit", "16", "--epochs", "1", "--batch-size", "16", "--out", str(out / "run"),
+                 "--cache", str(out / "cache"), "--workers", "1"])
+    assert code == 0
+    return out
+
+
+def test_train_writes_weights_reports_and_plots(tiny_run: Path):
+    run_dir = tiny_run / "run"
+    run = json.loads((run_dir / "run.json").read_text())
+    assert (run_dir / "student.weights.h5").is_file()
+    for png in ("training_curves.png", "roc.png", "confusion.png"):
+        assert (run_dir / png).stat().st_size > 1000
+    assert run["student"]["params"] <= 50_000 and run["student"]["macs"] <= 5_000_000
+    assert set(run["split"]["train"]) == {"mesonet_df", "utkface"}
+    assert run["split"]["real_only_sources"] == ["utkface"]  # self-blended fakes stand in
+    assert "auc_jpeg_table_only" in run["jpeg_shortcut"]
+    assert "| all |" in (run_dir / "report.md").read_text()
+
+
+def test_optimize_exports_a_model_the_runtime_loads(tiny_run: Path, sample_images):
+    model = tiny_run / "eyegrad.tflite"
+    code = main(["optimize", "--run", str(tiny_run / "run"), "--out", str(model), "--variants-dir",
+                 str(tiny_run / "variants"), "--sparsity", "0.5", "--prune-epochs", "1", "--qat-epochs", "1"])
+    assert code == 0
+    data = model.read_bytes()
+    assert len(data) <= 64 * 1024
+    assert not [op for op in builtin_op_names(data) if op.startswith("CUSTOM")]
+    detector = Detector(model)
+    meta = detector.model.metadata
+    lo, hi = meta["uncertain_band"]
+    assert lo <= meta["threshold"] <= hi
+    assert meta["training"]["split"]["real_only_sources"] == ["utkface"]
+    for path in sample_images:
+        r = detector.detect(str(path))
+        assert r.verdict in ("real", "fake", "uncertain") and 0.0 <= r.p_fake <= 1.0
+    table = json.loads((tiny_run / "variants" / "variants.json").read_text())
+    names = [row["variant"] for row in table]
+    assert "student fp32" in names and any(n.startswith("final") for n in names)
+    for row in table:
+        if row.get("file") and not row["variant"].startswith("final"):
+            Detector(tiny_run / "variants" / row["file"])  # every variant loads
