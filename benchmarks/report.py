@@ -77,7 +77,9 @@ def markdown(report: Dict, plot_name: Optional[str] = None) -> str:
     for kind, text in (("images", "the sample images (examples/, 208-342 px face crops, JPEG bytes in memory)"),
                        ("frames", "640x480 camera-like BGR frames, one face about 190 px wide")):
         lines += ["", f"## Runtime stages: {kind}", "",
-                  f"Shipped model, {text}; {report['runs']} runs after {report['warmup']} warm-up runs.", "",
+                  f"Shipped model, {text}; {report['runs']} runs after {report['warmup']} warm-up runs. "
+                  "total_cpu: CPU time of the calling thread for the whole pass (not inflated by other "
+                  "processes; with more threads it leaves out the helpers' work).", "",
                   *stages_table(report["stages"][kind])]
     lines += ["", "## Throughput", "", "| threads | images | seconds | images/s |", "|---|---:|---:|---:|"]
     lines += [f"| {k} | {t['images']} | {t['seconds']} | {t['images_per_s']} |" for k, t in report["throughput"].items()]

@@ -112,6 +112,7 @@ def meso4_rows(items: Sequence[Item], calib: Labelled, s: Settings, skipped: Lis
         if tflite is None:
             tflite = meso4.to_int8(model, [meso4.meso4_input(p) for p, _ in calib])
             if s.meso4_tflite is not None:
+                Path(s.meso4_tflite).parent.mkdir(parents=True, exist_ok=True)
                 Path(s.meso4_tflite).write_bytes(tflite)
     else:
         skipped.append({"name": "Meso-4 (keras)", "reason": reason})
@@ -176,17 +177,21 @@ def add_estimates(rows: List[Dict], stages: Dict, meso_pre: Dict) -> None:
 def targets(rows: List[Dict], stages: Dict) -> List[str]:
     """The issue's targets, each with the measured value and whether it is met."""
     out = []
-    frame = stages["frames"]["1 thread"]["total"]["p50"]
-    out.append(f"end to end, 640x480 frame with one face, 1 thread: median {frame:.2f} ms "
-               f"(target <= {FRAME_TARGET_MS:g} ms: {'met' if frame <= FRAME_TARGET_MS else 'NOT met'})")
+    frame = stages["frames"]["1 thread"]
+    wall, cpu = frame["total"]["p50"], frame["total_cpu"]["p50"]
+    out.append(f"end to end, 640x480 frame with one face, 1 thread: median {wall:.2f} ms "
+               f"(target <= {FRAME_TARGET_MS:g} ms: {'met' if wall <= FRAME_TARGET_MS else 'NOT met'}); "
+               f"CPU time {cpu:.2f} ms ({'met' if cpu <= FRAME_TARGET_MS else 'NOT met'} without other load)")
     shipped = next((r for r in rows if r["kind"] == "eyegrad"), None)
     peer = next((r for r in rows if r["name"] == "Meso-4 int8"), None)
     if shipped and peer:
         ratio = shipped["invoke_ms"]["p50"] / peer["invoke_ms"]["p50"]
         out.append(f"{shipped['name']} invoke / Meso-4 int8 invoke = {ratio:.3f} "
                    f"(target <= 0.1: {'met' if ratio <= 0.1 else 'NOT met'})")
-        out.append(f"{shipped['name']} accuracy {shipped['accuracy']:.3f} vs Meso-4 int8 {peer['accuracy']:.3f} "
-                   f"on the same images ({'above' if shipped['accuracy'] > peer['accuracy'] else 'NOT above'})")
+    for r in (r for r in rows if r["kind"] == "meso4" and shipped):
+        above = shipped["accuracy"] > r["accuracy"]
+        out.append(f"{shipped['name']} accuracy {shipped['accuracy']:.3f} vs {r['name']} ({r['format']}) "
+                   f"{r['accuracy']:.3f} on the same images ({'above' if above else 'NOT above'})")
     return out
 
 

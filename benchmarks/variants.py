@@ -2,8 +2,8 @@
 
 The manifest (``models/variants/variants.json``, written by ``eyegrad optimize``) may be a
 list, or an object with a ``variants`` list; each entry a path or an object with
-``path`` (or ``file``/``tflite``) and optionally ``name`` and other fields, which are
-kept as the row's ``info``. Relative paths are relative to the manifest's folder.
+``path`` (or ``file``/``tflite``) and optionally ``name`` (or ``variant``) and other
+fields, which are kept as the row's ``info``. Relative paths are relative to the manifest's folder.
 Entries without a .tflite file (e.g. Keras-only steps) are listed as skipped.
 """
 from __future__ import annotations
@@ -16,6 +16,7 @@ from edge_runtime.model import DEFAULT_MODEL
 
 DEFAULT_MANIFEST = DEFAULT_MODEL.parent / "variants" / "variants.json"
 _PATH_KEYS = ("path", "file", "tflite")
+_NAME_KEYS = ("name", "variant")
 
 
 class Variant(NamedTuple):
@@ -31,10 +32,10 @@ def _entry(raw, base: Path) -> Tuple[Optional[Variant], Optional[Dict]]:
     if not isinstance(raw, dict):
         return None, {"name": str(raw), "reason": "manifest entry is neither a path nor an object"}
     path = next((raw[k] for k in _PATH_KEYS if isinstance(raw.get(k), str)), None)
-    name = str(raw.get("name") or (Path(path).stem if path else "?"))
+    name = str(next((raw[k] for k in _NAME_KEYS if raw.get(k)), None) or (Path(path).stem if path else "?"))
     if path is None or not path.endswith(".tflite"):
         return None, {"name": name, "reason": "no .tflite file in the manifest entry"}
-    info = {k: v for k, v in raw.items() if k not in _PATH_KEYS and k != "name"}
+    info = {k: v for k, v in raw.items() if k not in _PATH_KEYS + _NAME_KEYS}
     return Variant(name, (base / path).resolve(), info), None
 
 

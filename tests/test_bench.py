@@ -42,7 +42,7 @@ def manifest(tmp_path: Path) -> Path:
     shutil.copy(DEFAULT_MODEL, tmp_path / "variants" / "copy.tflite")
     (tmp_path / "variants" / "broken.tflite").write_bytes(b"not a model")
     doc = {"variants": [{"name": "copy", "path": "copy.tflite", "sparsity": 0.5},
-                        {"name": "teacher fp32", "path": "teacher.keras"}, "broken.tflite"]}
+                        {"variant": "teacher fp32", "file": None, "format": "keras fp32"}, "broken.tflite"]}
     path = tmp_path / "variants" / "variants.json"
     path.write_text(json.dumps(doc))
     return path
