@@ -9,6 +9,7 @@ representative data (``optimize.export.convert``).
 """
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 from pathlib import Path
@@ -48,10 +49,7 @@ def missing(weights: Path) -> Optional[str]:
     """Why the Keras Meso-4 cannot be built here, or None when it can."""
     if not Path(weights).is_file():
         return HOW_TO_GET.format(path=weights)
-    try:
-        import tensorflow  # noqa: F401
-        import tf_keras  # noqa: F401
-    except ImportError:
+    if any(importlib.util.find_spec(name) is None for name in ("tensorflow", "tf_keras")):
         return NO_TENSORFLOW
     return None
 
