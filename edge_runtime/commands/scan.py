@@ -16,7 +16,8 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help=f"results file by extension: {', '.join(FORMATS)} (Parquet: a folder of part files); "
                         "an existing one is resumed")
     p.add_argument("--workers", "-w", type=int, default=None,
-                   help="worker processes or Ray actors (default: the available cores)")
+                   help="worker processes or Ray actors (default: the available cores; "
+                        "on a Ray cluster, one per cluster CPU)")
     p.add_argument("--ray", metavar="ADDRESS", default=None,
                    help="scan on Ray Data: 'local' starts a local runtime, else a cluster address ('auto', "
                         "'ray://head:10001')")

@@ -10,7 +10,7 @@ import os
 from typing import Dict, Iterator, List, Optional
 
 from ..errors import EyegradError
-from .records import make_detector, scan_record
+from .records import available_cores, make_detector, scan_record
 
 #: Object store of a local Ray runtime: batches of paths and JSON records are small.
 LOCAL_OBJECT_STORE_BYTES = 256 * 1024 * 1024
@@ -54,16 +54,18 @@ def connect(address: str, workers: int) -> bool:
     return True
 
 
-def scan_ray(paths: List[str], model: Optional[str], workers: int, batch_size: int,
+def scan_ray(paths: List[str], model: Optional[str], workers: Optional[int], batch_size: int,
              address: str) -> Iterator[Dict]:
     """Records of ``paths`` from an actor pool of ``workers`` Detectors on the Ray runtime at ``address``.
 
+    ``workers`` defaults to the cores here for ``local`` and to the cluster's CPUs otherwise.
     Workers open absolute paths (their working folder is not ours): on a cluster every node
     must see the images and the model at the same paths.
     """
     ray = import_ray()
-    started = connect(address, workers)
+    started = connect(address, workers or available_cores())
     try:
+        workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         ray.data.DataContext.get_current().enable_progress_bars = False
         rows = [{"path": p, "file": os.path.abspath(p)} for p in paths]
         ds = ray.data.from_items(rows, override_num_blocks=max(1, -(-len(rows) // batch_size)))

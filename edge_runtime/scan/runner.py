@@ -7,7 +7,7 @@ from typing import Dict, Iterator, List, Optional
 
 from ..model import EyeModel
 from ..progress import Progress
-from .cluster import scan_ray
+from .cluster import import_ray, scan_ray
 from .local import scan_local
 from .records import available_cores
 from .sources import list_paths
@@ -18,7 +18,7 @@ from .summary import Summary
 FLUSH_SECONDS = 10.0
 
 
-def backend(paths: List[str], model: Optional[str], workers: int, batch_size: int,
+def backend(paths: List[str], model: Optional[str], workers: Optional[int], batch_size: int,
             ray_address: Optional[str]) -> Iterator[Dict]:
     """Records of ``paths`` from the local pool, or from Ray when ``ray_address`` is given."""
     if ray_address:
@@ -37,7 +37,7 @@ def write_in_batches(records: Iterator[Dict], store: ResultsFile, batch_size: in
     try:
         for record in records:
             if not summary.scanned:
-                summary.startup = time.monotonic() - start
+                summary.first_result = time.monotonic() - start
             batch.append(record)
             summary.add(record)
             summary.scanned += 1
@@ -54,11 +54,15 @@ def scan(source: str, out: str, workers: Optional[int] = None, ray_address: Opti
          model: Optional[str] = None, batch_size: int = 64) -> Summary:
     """Scan every image named by ``source`` into the results at ``out``, resuming an earlier run.
 
-    ``workers`` defaults to the available cores. Returns the summary of the whole results.
+    ``workers`` defaults to the available cores (a Ray cluster's CPUs with ``ray_address``
+    other than ``local``). Returns the summary of the whole results.
     """
     paths = list_paths(source)
-    workers = workers or available_cores()
+    if ray_address in (None, "local"):
+        workers = workers or available_cores()
     EyeModel(model)  # a bad model fails here, once, not in every worker
+    if ray_address:
+        import_ray()  # a missing extra fails before the results file is touched
     summary = Summary(out, f"ray {ray_address}" if ray_address else "local pool", workers)
     with results_file(out) as store:
         done = set()
