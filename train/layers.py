@@ -6,10 +6,15 @@ from .tf import keras, tf
 
 @keras.utils.register_keras_serializable(package="eyegrad")
 class HorizontalMirror(keras.layers.Layer):
-    """Flips a feature map left-right (the right eye lands on the left eye)."""
+    """Flips a feature map left-right (the right eye lands on the left eye).
+
+    A strided slice, not ``tf.reverse``: the TFLite int8 converter gives REVERSE_V2's output
+    another scale and zero point than its input while the kernel copies the raw int8 values,
+    which corrupted the mirrored features of every int8 export (STRIDED_SLICE keeps the scale).
+    """
 
     def call(self, inputs):
-        return tf.reverse(inputs, axis=[2])
+        return inputs[:, :, ::-1, :]
 
 
 @keras.utils.register_keras_serializable(package="eyegrad")

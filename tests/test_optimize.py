@@ -1,0 +1,261 @@
+"""Each optimization step on a tiny student-like model (real input shape, a few hundred weights).
+
+Pruning reaches its sparsity and keeps it through int8 export (PTQ and pruning-preserving
+QAT); int8 exports have int8 input/output and builtin ops only; metadata round-trips through
+`eyegrad info`; the runtime (Detector on the int8 export) agrees with the Keras model on the
+sample images within quantization error; distillation trains only the student; threshold
+calibration gives a band around the threshold that reaches the target precision.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Tuple
+
+import numpy as np
+import pytest
+
+from edge_runtime.cli import main
+from edge_runtime.decode import decode_image
+from edge_runtime.detector import Detector
+from edge_runtime.faces import FaceFinder
+from edge_runtime.features import FEATURE_VERSION, STUDENT_GEOMETRY, eye_features
+from edge_runtime.model import EyeModel, interpreter_class
+from edge_runtime.results import verdict_for
+from edge_runtime.tflite_metadata import read_metadata_entries
+from optimize.calibrate import balanced_threshold, uncertain_band
+from optimize.distill import Distiller
+from optimize.export import builtin_op_names, convert, embed_metadata, schema
+from optimize.metadata import model_metadata
+from optimize.prune import UpdatePruningStep, prunable_copy, sparsity_of, strip
+from optimize.qat import quantize_aware_copy
+from train.models import build_student, eye_band_cnn
+from train.tf import keras
+
+SHAPE = (STUDENT_GEOMETRY.height, STUDENT_GEOMETRY.width, 3)
+#: Keras fp32 vs int8 .tflite p_fake: quantization error allowed.
+QUANT_TOLERANCE = 0.05
+MAX_MODEL_BYTES = 64 * 1024
+RUN = {"data": ["examples"], "command": "pytest tests/test_optimize.py", "split": None, "date": "2025-01-01"}
+
+
+def tiny(seed: int = 0, name: str = "tiny") -> keras.Model:
+    """A student-like CNN (same layers and input) with a few hundred weights."""
+    keras.utils.set_random_seed(seed)
+    return eye_band_cnn(SHAPE, (4, 8, 8, 8), 8, 0.0, name)
+
+
+def compiled(model: keras.Model, lr: float = 1e-2) -> keras.Model:
+    model.compile(keras.optimizers.Adam(lr), "binary_crossentropy")
+    return model
+
+
+@pytest.fixture(scope="module")
+def samples(sample_images) -> Tuple[np.ndarray, np.ndarray]:
+    """The runtime's eye features of the sample images (largest face) and their labels (fake = 1)."""
+    finder, feats = FaceFinder(), []
+    for path in sample_images:
+        gray = decode_image(path)
+        feats.append(eye_features(gray, finder.find(gray)[0], STUDENT_GEOMETRY))
+    return np.stack(feats), np.array([p.name.startswith("fake") for p in sample_images], dtype=np.float32)
+
+
+@pytest.fixture(scope="module")
+def jittered(samples) -> Tuple[np.ndarray, np.ndarray]:
+    """Noisy copies of the sample features: training and int8 calibration data."""
+    x, y = samples
+    rng = np.random.default_rng(0)
+    xs = np.concatenate([x + rng.normal(0, 0.5, x.shape).astype(np.float32) for _ in range(8)])
+    return np.clip(xs, -8, 8), np.tile(y, 8)
+
+
+@pytest.fixture(scope="module")
+def random_data() -> Tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(1)
+    return rng.normal(0, 1, (48, *SHAPE)).astype(np.float32), rng.integers(0, 2, 48).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def trained(jittered) -> keras.Model:
+    """The tiny model fitted a little, so its p_fake differs between the sample images."""
+    model = compiled(tiny())
+    model.fit(*jittered, batch_size=8, epochs=20, verbose=0)
+    return model
+
+
+@pytest.fixture(scope="module")
+def tiny_int8(trained, jittered) -> bytes:
+    """The trained tiny model as a full-integer .tflite (calibrated on the jittered features)."""
+    return convert(trained, "int8", jittered[0])
+
+
+@pytest.fixture(scope="module")
+def pruned(random_data) -> keras.Model:
+    """A tiny model pruned to 60 % while fitting on random features, wrappers stripped."""
+    wrapped = compiled(prunable_copy(tiny(1), 0.6, end_step=8))
+    wrapped.fit(*random_data, batch_size=16, epochs=4, callbacks=[UpdatePruningStep()], verbose=0)  # 12 steps
+    return strip(wrapped)
+
+
+def int8_io(model_bytes: bytes) -> Tuple[np.dtype, np.dtype]:
+    interp = interpreter_class()(model_content=model_bytes)
+    return interp.get_input_details()[0]["dtype"], interp.get_output_details()[0]["dtype"]
+
+
+def prunable_int8_sparsity(model_bytes: bytes) -> float:
+    """Share of zeros in the int8 weights of the .tflite's 1x1 convolutions and fully-connected layers."""
+    interp = interpreter_class()(model_content=model_bytes)
+    interp.allocate_tensors()
+    zeros = total = 0
+    for t in interp.get_tensor_details():
+        shape = tuple(t["shape"])
+        pointwise = len(shape) == 4 and shape[1:3] == (1, 1)
+        if t["dtype"] != np.int8 or not (pointwise or len(shape) == 2) or shape[0] == 1:
+            continue  # not a weight of a prunable layer (activations have batch 1, so has the p_fake weight)
+        w = interp.get_tensor(t["index"])
+        zeros, total = zeros + int(np.sum(w == 0)), total + w.size
+    return zeros / total
+
+
+def metadata_names(model_bytes: bytes) -> List[str]:
+    """Names of every metadata entry, duplicates included."""
+    model = schema.Model.GetRootAsModel(model_bytes, 0)
+    return [model.Metadata(i).Name().decode() for i in range(model.MetadataLength())]
+
+
+def assert_deployable(model_bytes: bytes) -> None:
+    """int8 in and out, builtin ops only, small enough."""
+    assert int8_io(model_bytes) == (np.int8, np.int8)
+    ops = list(builtin_op_names(model_bytes))
+    assert ops and not [o for o in ops if o.startswith("CUSTOM") or "FLEX" in o], ops
+    assert len(model_bytes) <= MAX_MODEL_BYTES
+
+
+def with_metadata(raw: bytes, threshold: float, band: List[float], variant: str = "tiny") -> bytes:
+    meta = model_metadata(STUDENT_GEOMETRY, threshold, {"uncertain_band": band, "share_uncertain": 0.0}, variant,
+                          {"validation": {"auc": 1.0}}, RUN, teacher={"params": 1}, sparsity=0.0,
+                          input_quantization={"dtype": "int8"})
+    return embed_metadata(raw, meta)
+
+
+def test_pruning_reaches_the_asked_sparsity(pruned):
+    assert not [layer.name for layer in pruned.layers if "prune" in type(layer).__name__.lower()]
+    s = sparsity_of(pruned)
+    assert s["prunable"] >= 0.6 - 0.02
+    assert s["overall"] < s["prunable"]  # the stem and depthwise convolutions stay dense
+
+
+def test_pruned_int8_export_keeps_the_sparsity(pruned, jittered):
+    data = convert(pruned, "int8", jittered[0][:16])
+    assert_deployable(data)
+    assert prunable_int8_sparsity(data) >= 0.6 - 0.02
+
+
+def test_int8_export_has_int8_io_and_builtin_ops_only(tiny_int8, trained):
+    assert_deployable(tiny_int8)
+    ops = set(builtin_op_names(tiny_int8))
+    assert {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ABS"} <= ops
+    with pytest.raises(ValueError):
+        convert(trained, "int8")  # no representative data
+    with pytest.raises(ValueError):
+        convert(trained, "int4")
+
+
+def test_the_full_student_exports_within_64_kib(jittered):
+    keras.utils.set_random_seed(0)
+    assert_deployable(convert(build_student(SHAPE), "int8", jittered[0][:8]))
+
+
+def test_metadata_round_trips_through_eyegrad_info(tiny_int8, tmp_path, capsys):
+    data = with_metadata(with_metadata(tiny_int8, 0.5, [0.5, 0.5], "first"), 0.42, [0.3, 0.6])  # re-embedding replaces
+    assert metadata_names(data).count("eyegrad") == 1
+    path = tmp_path / "tiny.tflite"
+    path.write_bytes(data)
+    capsys.readouterr()
+    assert main(["info", str(path)]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown == json.loads(read_metadata_entries(data)["eyegrad"])
+    assert shown["variant"] == "tiny" and shown["feature_version"] == FEATURE_VERSION
+    assert shown["threshold"] == 0.42 and shown["uncertain_band"] == [0.3, 0.6]
+    assert shown["geometry"] == STUDENT_GEOMETRY.to_dict() and shown["labels"] == ["real", "fake"]
+    assert shown["input"] == {"dtype": "int8"} and shown["training"]["command"] == RUN["command"]
+
+
+def test_runtime_matches_keras_on_the_sample_images(trained, tiny_int8, samples, sample_images, tmp_path):
+    x, _ = samples
+    keras_p = trained.predict(x, verbose=0).reshape(-1)
+    threshold, band = 0.5, [0.45, 0.55]
+    path = tmp_path / "tiny.tflite"
+    path.write_bytes(with_metadata(tiny_int8, threshold, band))
+    detector = Detector(path, num_threads=1)
+    for image, kp in zip(sample_images, keras_p):
+        result = detector.detect(image)
+        assert len(result.faces) == 1 and result.error is None
+        assert abs(result.p_fake - kp) < QUANT_TOLERANCE, (image.name, result.p_fake, kp)
+        if min(abs(kp - edge) for edge in band) > QUANT_TOLERANCE:  # clear of the band's edges
+            assert result.verdict == verdict_for(float(kp), tuple(band)), image.name
+
+
+def test_qat_copy_converts_to_int8_and_matches_keras(trained, jittered, samples, tmp_path):
+    copy = tiny(name="copy")
+    copy.set_weights(trained.get_weights())
+    qat = compiled(quantize_aware_copy(copy), lr=1e-3)
+    qat.fit(*jittered, batch_size=16, epochs=1, verbose=0)
+    data = convert(qat, "int8", jittered[0][:16])
+    assert_deployable(data)
+    path = tmp_path / "qat.tflite"
+    path.write_bytes(with_metadata(data, 0.5, [0.4, 0.6]))
+    runtime_p = EyeModel(path).predict(samples[0])
+    np.testing.assert_allclose(runtime_p, qat.predict(samples[0], verbose=0).reshape(-1), atol=QUANT_TOLERANCE)
+
+
+def test_pruning_preserving_qat_keeps_the_sparsity(pruned, random_data, jittered):
+    qat = compiled(quantize_aware_copy(pruned, preserve_sparsity=True), lr=1e-3)
+    qat.fit(*random_data, batch_size=16, epochs=1, verbose=0)
+    data = convert(qat, "int8", jittered[0][:16])
+    assert_deployable(data)
+    assert prunable_int8_sparsity(data) >= 0.6 - 0.02
+
+
+def test_distillation_trains_only_the_student(random_data):
+    student, teacher = tiny(2, "student"), tiny(3, "teacher")
+    before_s, before_t = student.get_weights(), teacher.get_weights()
+    distiller = Distiller(student, teacher, temperature=3.0, alpha=0.5)
+    distiller.compile(optimizer=keras.optimizers.Adam(1e-2))
+    x, y = random_data
+    hist = distiller.fit([x, x], y, sample_weight=np.ones_like(y), batch_size=16, epochs=1, verbose=0)
+    assert np.isfinite(hist.history["loss"]).all()
+    assert all(np.array_equal(a, b) for a, b in zip(before_t, teacher.get_weights()))
+    assert any(not np.array_equal(a, b) for a, b in zip(before_s, student.get_weights()))
+    np.testing.assert_allclose(distiller.predict(x[:4], verbose=0), student.predict(x[:4], verbose=0))
+
+
+def toy_scores(seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
+    """Reals mostly low, fakes mostly high, a mixed zone around 0.6."""
+    rng = np.random.default_rng(seed)
+    real = np.concatenate([rng.uniform(0.0, 0.5, 180), rng.uniform(0.5, 0.7, 20)])
+    fake = np.concatenate([rng.uniform(0.7, 1.0, 180), rng.uniform(0.5, 0.7, 20)])
+    return np.r_[np.zeros(200), np.ones(200)].astype(int), np.r_[real, fake]
+
+
+def test_calibration_band_contains_the_threshold_and_reaches_the_precision():
+    labels, scores = toy_scores()
+    threshold = balanced_threshold(labels, scores)
+    assert 0.5 <= threshold <= 0.7
+    band = uncertain_band(labels, scores, threshold, target_precision=0.98, max_share=0.4)
+    lo, hi = band["uncertain_band"]
+    assert lo <= threshold <= hi and 0 < band["share_uncertain"] <= 0.4
+    assert band["precision_fake_outside"] >= 0.98 and band["precision_real_outside"] >= 0.98
+    # what the band promises holds on the scores: verdicts outside it are right at least 98 % of the time
+    verdicts = np.array([verdict_for(s, (lo, hi)) for s in scores])
+    assert (labels[verdicts == "fake"] == 1).mean() >= 0.98 and (labels[verdicts == "real"] == 0).mean() >= 0.98
+
+
+def test_calibration_on_separable_scores_needs_no_band():
+    labels = np.r_[np.zeros(50), np.ones(50)].astype(int)
+    scores = np.r_[np.linspace(0.0, 0.3, 50), np.linspace(0.7, 1.0, 50)]
+    threshold = balanced_threshold(labels, scores)
+    assert 0.3 < threshold <= 0.7
+    band = uncertain_band(labels, scores, threshold, target_precision=0.99)
+    assert band["uncertain_band"] == [threshold, threshold]
+    assert band["precision_fake_outside"] == 1.0 and band["precision_real_outside"] == 1.0
