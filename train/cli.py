@@ -23,6 +23,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--teacher-epochs", type=int, default=None, help="default: --epochs")
     p.add_argument("--loso", action="store_true", help="also run the leave-one-source-out table")
     p.add_argument("--loso-epochs", type=int, default=12)
+    p.add_argument("--loso-only", action="store_true", help="only the leave-one-source-out table")
     p.add_argument("--limit", type=int, default=None, help="at most N images per source and class (quick runs)")
     p.add_argument("--cache", type=Path, default=None, help="feature cache directory (default ~/.cache/eyegrad)")
     p.add_argument("--workers", type=int, default=0, help="feature extraction processes (default: all cores)")

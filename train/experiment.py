@@ -46,10 +46,24 @@ def leave_one_source_out(args: argparse.Namespace, roots, log) -> Dict[str, Dict
     return table
 
 
+def loso_report(args: argparse.Namespace, roots, log=print) -> Dict[str, Dict]:
+    """Run the leave-one-source-out table and write loso.md and loso.json into --out."""
+    out = Path(args.out)
+    table = leave_one_source_out(args, roots, log)
+    text = markdown_table(table, ("n", "accuracy", "auc", "real_pass_rate"), "held-out source")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "loso.md").write_text(text + "\n")
+    (out / "loso.json").write_text(json.dumps(table, indent=1, default=float))
+    log(text)
+    return table
+
+
 def train_and_report(args: argparse.Namespace) -> Dict:
     out = Path(args.out)
     roots = [Path(r) for r in args.data]
     log = print
+    if getattr(args, "loso_only", False):
+        return {"loso": loso_report(args, roots, log)}
     run = run_metadata({k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "handler"}, roots)
     data, _ = prepare(roots, args.val_fraction, args.seed, args.limit, args.cache or DEFAULT_CACHE, args.workers)
     run["split"] = split_summary(data)
@@ -82,10 +96,7 @@ def train_and_report(args: argparse.Namespace) -> Dict:
         run["jpeg_shortcut"] = jpeg_shortcut_report(list(data.val.paths[m]), data.val.labels[m], preds["student"][m], scorer)
         log(f"JPEG shortcut check: {run['jpeg_shortcut']}")
     if args.loso:
-        run["loso"] = leave_one_source_out(args, roots, log)
-        (out / "loso.md").write_text(markdown_table(run["loso"], ("n", "accuracy", "auc", "real_pass_rate"),
-                                                    "held-out source") + "\n")
-        log(markdown_table(run["loso"], ("n", "accuracy", "auc", "real_pass_rate"), "held-out source"))
+        run["loso"] = loso_report(args, roots, log)
     save_run(out, run)
     (out / "report.md").write_text(render_report(run))
     log(f"run written to {out}")
