@@ -8,10 +8,12 @@ environment's interpreter, and compares every image's faces and p_fake.
 
 p_fake may differ by a few steps of the model's int8 output: LiteRT applies its default
 XNNPACK delegate to int8 models and tflite-runtime 2.14 does not, and the two kernel sets
-requantize differently (XNNPACK in float, TFLite's builtin kernels in fixed point). Measured
-on 120 face images with a student: up to 3 steps on 52 of them; with LiteRT's delegate off
-(``BUILTIN_WITHOUT_DEFAULT_DELEGATES``) both are bit-identical. So the default tolerance is
-``MAX_STEPS`` output steps (plus 1e-6 for the JSON rounding).
+requantize differently (XNNPACK in float, TFLite's builtin kernels in fixed point). On 120
+face images: up to 3 steps (52 images differ) with a trained v1 student, up to 6 (60 differ)
+with a v2 stand-in; with LiteRT's delegate off (``BUILTIN_WITHOUT_DEFAULT_DELEGATES``) LiteRT
+and tflite-runtime 2.14 were bit-identical on the same features, and the features themselves
+agreed to 5e-7 across numpy 1/OpenCV 4.10 and numpy 2/OpenCV 4.14. So the default tolerance
+is ``MAX_STEPS`` output steps (plus 1e-6 for the JSON rounding); faces must be identical.
 
     python -m optimize.check_tflite_runtime [--model M] [--venv DIR] [IMAGES...]
 
@@ -35,7 +37,7 @@ REPO = Path(__file__).resolve().parent.parent
 REQUIREMENTS = ("numpy<2", "tflite-runtime==2.14.0", "opencv-python-headless>=4.8,<4.11", "pillow>=10,<14")
 DEFAULT_VENV = Path(os.environ.get("EYEGRAD_CACHE", Path.home() / ".cache" / "eyegrad")) / "venv-tflite-runtime-2.14"
 #: p_fake tolerance between LiteRT (XNNPACK) and tflite-runtime 2.14, in int8 output steps.
-MAX_STEPS = 4
+MAX_STEPS = 8
 #: Written into the venv when every requirement is installed; lists them.
 STAMP = "eyegrad-compat.json"
 

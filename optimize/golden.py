@@ -34,7 +34,7 @@ import numpy as np
 from edge_runtime.decode import decode_image
 from edge_runtime.errors import EyegradError
 from edge_runtime.faces import FaceFinder
-from edge_runtime.features import CHANNELS, align_band, eye_centers, eye_features
+from edge_runtime.features import CHANNELS, FEATURE_CLIP, FEATURE_SCALE, align_band, eye_centers, eye_features
 from edge_runtime.model import DEFAULT_MODEL, EyeModel
 from edge_runtime.results import verdict_for
 
@@ -93,6 +93,7 @@ def write_golden(model_path: Optional[PathLike] = None, image_paths: Sequence[Pa
         "model": model.path.name, "model_sha256": sha256_of(model.path),
         "interpreter": type(model.interpreter).__module__,
         "feature_version": model.metadata["feature_version"], "channels": list(CHANNELS),
+        "feature_scale": FEATURE_SCALE, "feature_clip": FEATURE_CLIP,
         "geometry": model.geometry.to_dict(),
         "input": quantization(model.interpreter.get_input_details()[0]),
         "output": quantization(model.interpreter.get_output_details()[0]),
