@@ -9,7 +9,6 @@ calibration gives a band around the threshold that reaches the target precision.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import List, Tuple
 
 import numpy as np
