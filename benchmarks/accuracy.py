@@ -15,7 +15,6 @@ import numpy as np
 from edge_runtime.decode import decode_image, read_bytes
 from edge_runtime.errors import InputError
 from edge_runtime.faces import FaceFinder
-from edge_runtime.features import eye_features
 from edge_runtime.metrics import binary_report
 from edge_runtime.model import EyeModel
 from edge_runtime.progress import Progress
@@ -57,7 +56,7 @@ def eyegrad_scores(model: EyeModel, items: Sequence[Item]) -> List[Optional[floa
     """The image's p_fake from one eyegrad model (None: no face or unreadable)."""
     out = []
     for it in items:
-        scored = [FaceResult(f, model.predict_one(eye_features(it.gray, f, model.geometry))) for f in it.faces]
+        scored = [FaceResult(f, model.score_views(model.face_views(it.gray, f))) for f in it.faces]
         out.append(image_verdict(scored, model.uncertain_band)[1])
     return out
 

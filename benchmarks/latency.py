@@ -13,7 +13,6 @@ import cv2
 
 from edge_runtime.decode import ImageSource, decode_image
 from edge_runtime.detector import Detector
-from edge_runtime.features import eye_features
 from edge_runtime.progress import Progress
 from edge_runtime.results import FaceResult, image_verdict
 
@@ -40,9 +39,9 @@ def stage_times(detector: Detector, source: ImageSource) -> Dict[str, float]:
     t2 = time.perf_counter()
     faces = finder.faces_from_boxes(gray, boxes)
     t3 = time.perf_counter()
-    feats = [eye_features(gray, f, model.geometry) for f in faces]
+    feats = [model.face_views(gray, f) for f in faces]
     t4 = time.perf_counter()
-    image_verdict([FaceResult(f, model.predict_one(x)) for f, x in zip(faces, feats)], model.uncertain_band)
+    image_verdict([FaceResult(f, model.score_views(x)) for f, x in zip(faces, feats)], model.uncertain_band)
     t5 = time.perf_counter()
     cpu = (time.thread_time() - c0) * 1e3
     ms = [(b - a) * 1e3 for a, b in zip((t0, t1, t2, t3, t4), (t1, t2, t3, t4, t5))]

@@ -11,7 +11,6 @@ from .boxes import Face
 from .decode import ImageSource, decode_image
 from .errors import InputError
 from .faces import FaceFinder
-from .features import eye_features
 from .model import EyeModel
 from .results import DetectResult, FaceResult, image_verdict
 
@@ -42,9 +41,9 @@ class Detector:
         """
         timing = dict(timing_ms or {})
         t1 = time.perf_counter()
-        feats = [eye_features(gray, f, self.model.geometry) for f in faces]
+        views = [self.model.face_views(gray, f) for f in faces]
         t2 = time.perf_counter()
-        scored = tuple(FaceResult(f, self.model.predict_one(x)) for f, x in zip(faces, feats))
+        scored = tuple(FaceResult(f, self.model.score_views(v)) for f, v in zip(faces, views))
         t3 = time.perf_counter()
         verdict, p = image_verdict(scored, self.model.uncertain_band)
         timing.update(features=(t2 - t1) * 1e3, infer=(t3 - t2) * 1e3)

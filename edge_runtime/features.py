@@ -111,12 +111,12 @@ def eye_centers(face: Face) -> Tuple[Point, Point]:
     return face.eyes[0].center, face.eyes[1].center
 
 
-def eye_features(gray: np.ndarray, face: Face, geometry: Optional[BandGeometry] = None) -> np.ndarray:
+def eye_features(gray: np.ndarray, face: Face, geometry: Optional[BandGeometry] = None,
+                 mirrored: bool = False) -> np.ndarray:
     """Model input (H x W x 3 float32) for one face: aligned eye band -> gradient channels.
 
-    For any 2-D uint8 ``gray`` (at least 1 x 1) and any int64 eye boxes (outside the image,
-    empty or huge included) the result is finite and within +-FEATURE_CLIP; parts of the band
-    outside the image are filled by reflection.
+    ``mirrored`` flips the band left-right first (the second view a model may average over).
     """
     left, right = eye_centers(face)
-    return gradient_channels(align_band(gray, left, right, geometry or STUDENT_GEOMETRY))
+    band = align_band(gray, left, right, geometry or STUDENT_GEOMETRY)
+    return gradient_channels(np.ascontiguousarray(band[:, ::-1]) if mirrored else band)

@@ -10,12 +10,13 @@ import importlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
 from .errors import ModelError
-from .features import CHANNELS, FEATURE_VERSION, BandGeometry
+from .boxes import Face
+from .features import CHANNELS, FEATURE_VERSION, BandGeometry, eye_features
 from .tflite_metadata import read_metadata_entries
 
 #: Name of the metadata entry that holds eyegrad's JSON.
@@ -149,6 +150,19 @@ class EyeModel:
         self.interpreter.invoke()
         out = self._dequantize(self.interpreter.get_tensor(self._output["index"]))
         return float(np.clip(out.reshape(-1)[0], 0.0, 1.0))
+
+    @property
+    def views(self) -> Tuple[str, ...]:
+        """The band views whose p_fake is averaged: ``band`` and, if listed, ``mirrored``."""
+        return tuple(self.metadata.get("views", ("band",)))
+
+    def face_views(self, gray: np.ndarray, face: Face) -> List[np.ndarray]:
+        """The feature tensors of one face, one per view of its eye band."""
+        return [eye_features(gray, face, self.geometry, mirrored=v == "mirrored") for v in self.views]
+
+    def score_views(self, views: List[np.ndarray]) -> float:
+        """p_fake of one face: the mean over its views."""
+        return float(np.mean([self.predict_one(x) for x in views]))
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """p_fake for each feature tensor of a batch (N x H x W x C)."""

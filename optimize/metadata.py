@@ -19,6 +19,7 @@ def model_metadata(geometry: BandGeometry, threshold: float, band: Dict, variant
         "feature_scale": FEATURE_SCALE,
         "feature_clip": FEATURE_CLIP,
         "geometry": geometry.to_dict(),
+        "views": ["band", "mirrored"],
         "crop": {"warp": "affine: eye centres -> geometry.eye_points(), bilinear, border reflect-101",
                  "pre_shrink": "INTER_AREA to 2x the band scale when the scale is below 0.5",
                  "gradients": "Sobel 3x3 (CV_32F) on gray/255: gx, gy, magnitude; times feature_scale, "

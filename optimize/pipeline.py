@@ -57,6 +57,8 @@ class Optimizer:
         self.cfg = TrainConfig(epochs=a["epochs"], batch_size=a["batch_size"], learning_rate=a["lr"],
                                sbi_rate=a["sbi_rate"], seed=a["seed"], augment=a.get("augment", "strong"))
         self.val_x = plain_batch(self.data.val, CONTEXT_GEOMETRY, STUDENT_GEOMETRY)
+        # every variant is scored like the runtime does: mean of the band and its mirror image
+        self.val_views = [self.val_x, plain_batch(self.data.val, CONTEXT_GEOMETRY, STUDENT_GEOMETRY, mirrored=True)]
         self.val_y = self.data.val.labels
         self.rep = representative(self.data)
         self.student = build_student((STUDENT_GEOMETRY.height, STUDENT_GEOMETRY.width, 3))
@@ -103,7 +105,7 @@ class Optimizer:
         raw = convert(model, mode, self.rep)
         meta = model_metadata(STUDENT_GEOMETRY, 0.5, {"uncertain_band": [0.5, 0.5]}, name, {}, self.run,
                               sparsity=sparsity)
-        row = measure_tflite(name, embed_metadata(raw, meta), self.val_x, self.val_y, params, sparsity)
+        row = measure_tflite(name, embed_metadata(raw, meta), self.val_views, self.val_y, params, sparsity)
         row["raw"] = raw
         return row
 
@@ -115,13 +117,13 @@ def optimize(run_dir: Path, out: Path, variants_dir: Path, sparsities: Sequence[
     opt = Optimizer(run_dir, workers, log)
     rows = []
     if opt.teacher is not None:
-        teacher_x = plain_batch(opt.data.val, CONTEXT_GEOMETRY, TEACHER_GEOMETRY)
-        rows.append(measure_keras("teacher fp32", opt.teacher, teacher_x, opt.val_y))
-    rows.append(measure_keras("student fp32", opt.student, opt.val_x, opt.val_y))
+        teacher_views = [plain_batch(opt.data.val, CONTEXT_GEOMETRY, TEACHER_GEOMETRY, m) for m in (False, True)]
+        rows.append(measure_keras("teacher fp32", opt.teacher, teacher_views, opt.val_y))
+    rows.append(measure_keras("student fp32", opt.student, opt.val_views, opt.val_y))
     best = opt.student
     if opt.teacher is not None:
         distilled = opt.distill(distill_epochs or opt.cfg.epochs)
-        rows.append(measure_keras("distilled fp32", distilled, opt.val_x, opt.val_y))
+        rows.append(measure_keras("distilled fp32", distilled, opt.val_views, opt.val_y))
         if rows[-1]["auc"] > rows[-2]["auc"]:
             best = distilled
     base_name = "distilled" if best is not opt.student else "student"
@@ -134,7 +136,7 @@ def optimize(run_dir: Path, out: Path, variants_dir: Path, sparsities: Sequence[
     for s in sparsities:
         pruned = opt.prune(best, s, prune_epochs)
         sp = sparsity_of(pruned)["prunable"]
-        rows.append({**measure_keras(f"pruned {int(s * 100)}%", pruned, opt.val_x, opt.val_y, sp)})
+        rows.append(measure_keras(f"pruned {int(s * 100)}%", pruned, opt.val_views, opt.val_y, sp))
         candidates.append(opt.tflite_variant(f"pruned {int(s * 100)}% PTQ int8", pruned, "int8",
                                              pruned.count_params(), sp))
         pqat = opt.qat(pruned, qat_epochs, preserve_sparsity=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 
@@ -36,21 +36,21 @@ def invoke_latency_ms(model: EyeModel, x: np.ndarray, runs: int = 200, warmup: i
     return {"p50": float(np.percentile(times, 50)), "p95": float(np.percentile(times, 95))}
 
 
-def measure_tflite(name: str, model_bytes: bytes, val_x: np.ndarray, val_y: np.ndarray,
+def measure_tflite(name: str, model_bytes: bytes, val_views: List[np.ndarray], val_y: np.ndarray,
                    params: int, sparsity: float, threshold: float = 0.5) -> Dict:
-    """One row of the optimization table for a .tflite variant."""
+    """One row of the optimization table for a .tflite variant (p_fake averaged over the views)."""
     model = load_tflite(model_bytes)
-    pred = model.predict(val_x)
+    pred = np.mean([model.predict(x) for x in val_views], axis=0)
     report = binary_report(val_y, pred, threshold)
     return {"variant": name, "format": "tflite", "params": params, "sparsity": round(sparsity, 3),
             "size_bytes": len(model_bytes), "gzip_bytes": gzipped_size(model_bytes),
             "accuracy": report["accuracy"], "auc": report["auc"],
-            "invoke_ms_1thread": invoke_latency_ms(model, val_x[0])["p50"], "pred": pred}
+            "invoke_ms_1thread": invoke_latency_ms(model, val_views[0][0])["p50"], "pred": pred}
 
 
-def measure_keras(name: str, model, val_x: np.ndarray, val_y: np.ndarray, sparsity: float = 0.0) -> Dict:
-    """One row for a Keras (fp32) model; latency is the .tflite float32 export's."""
-    pred = model.predict(val_x, batch_size=256, verbose=0).reshape(-1)
+def measure_keras(name: str, model, val_views: List[np.ndarray], val_y: np.ndarray, sparsity: float = 0.0) -> Dict:
+    """One row for a Keras (fp32) model, p_fake averaged over the views."""
+    pred = np.mean([model.predict(x, batch_size=256, verbose=0).reshape(-1) for x in val_views], axis=0)
     report = binary_report(val_y, pred)
     return {"variant": name, "format": "keras fp32", "params": int(model.count_params()),
             "sparsity": round(sparsity, 3), "size_bytes": None, "gzip_bytes": None,

@@ -57,7 +57,7 @@ def build_student(input_shape: Tuple[int, int, int]) -> keras.Model:
 
 def build_teacher(input_shape: Tuple[int, int, int]) -> keras.Model:
     """A wider model over a band with more context, for distillation."""
-    return eye_band_cnn(input_shape, (32, 64, 128, 192), 64, 0.4, "teacher")
+    return eye_band_cnn(input_shape, (24, 48, 96, 160), 64, 0.2, "teacher")
 
 
 def count_macs(model: keras.Model) -> int:

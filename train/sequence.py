@@ -85,8 +85,8 @@ class AugmentedBands(keras.utils.Sequence):
         self._plan()
 
 
-def plain_batch(crops: CropSet, context: BandGeometry, band: BandGeometry) -> np.ndarray:
-    """Un-augmented features of every crop (for validation)."""
+def plain_batch(crops: CropSet, context: BandGeometry, band: BandGeometry, mirrored: bool = False) -> np.ndarray:
+    """Un-augmented features of every crop (for validation), optionally of the mirrored bands."""
     if len(crops.crops) == 0:
         return np.zeros((0, band.height, band.width, 3), np.float32)
-    return np.stack([plain_features(c, context, band) for c in crops.crops])
+    return np.stack([plain_features(c, context, band, mirrored) for c in crops.crops])
