@@ -74,6 +74,10 @@ def scan_ray(paths: List[str], model: Optional[str], workers: Optional[int], bat
                             compute=ray.data.ActorPoolStrategy(size=workers))
         for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
             yield from (json.loads(r) for r in batch["record"])
+    except ray.exceptions.RayError as exc:  # e.g. an actor that cannot load the model on its node
+        reason = str(exc).strip().splitlines()[-1]
+        raise EyegradError(f"the Ray scan failed: {reason}; the results so far are kept: "
+                           "run again to resume") from None
     finally:
         if started:
             ray.shutdown()
