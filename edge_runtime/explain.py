@@ -1,7 +1,7 @@
 """Why a face got its score: the eye band the model saw, its gradients and an occlusion map.
 
 Everything is computed with the runtime's own feature code (``align_band`` and
-``gradient_channels``, i.e. ``eye_features``) and the model's ``predict_one``, so it
+``gradient_channels``, i.e. ``eye_features``) and the model's ``score_band``, so it
 works with any .tflite. The occlusion map slides a grey patch over the aligned eye
 band, re-runs the model, and records how much p_fake drops where each pixel is hidden:
 positive (red) where that region pushed the score towards fake, negative (blue) where
@@ -57,7 +57,7 @@ def occlusion_map(band: np.ndarray, model: EyeModel, patch: Tuple[int, int] = (1
     """p_fake(band) - p_fake(band with a grey patch), averaged per pixel; and p_fake(band)."""
     h, w = band.shape
     ph, pw = min(patch[0], h), min(patch[1], w)
-    base = model.predict_one(gradient_channels(band))
+    base = model.score_band(band)
     grey = int(round(float(band.mean())))
     total = np.zeros((h, w), np.float32)
     count = np.zeros((h, w), np.float32)
@@ -67,7 +67,7 @@ def occlusion_map(band: np.ndarray, model: EyeModel, patch: Tuple[int, int] = (1
         for x in xs:
             hidden = band.copy()
             hidden[y:y + ph, x:x + pw] = grey
-            total[y:y + ph, x:x + pw] += base - model.predict_one(gradient_channels(hidden))
+            total[y:y + ph, x:x + pw] += base - model.score_band(hidden)
             count[y:y + ph, x:x + pw] += 1.0
     return total / np.maximum(count, 1.0), base
 

@@ -101,7 +101,7 @@ def gradient_channels(band: np.ndarray) -> np.ndarray:
     g = band.astype(np.float32) * (1.0 / 255.0)
     gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
-    mag = cv2.magnitude(gx, gy)
+    mag = np.sqrt(gx * gx + gy * gy)  # not cv2.magnitude: its SIMD path varies with memory alignment
     out = np.stack([gx, gy, mag], axis=-1) * FEATURE_SCALE
     return np.clip(out, -FEATURE_CLIP, FEATURE_CLIP, out=out)
 
@@ -118,5 +118,9 @@ def eye_features(gray: np.ndarray, face: Face, geometry: Optional[BandGeometry] 
     ``mirrored`` flips the band left-right first (the second view a model may average over).
     """
     left, right = eye_centers(face)
-    band = align_band(gray, left, right, geometry or STUDENT_GEOMETRY)
+    return band_features(align_band(gray, left, right, geometry or STUDENT_GEOMETRY), mirrored)
+
+
+def band_features(band: np.ndarray, mirrored: bool = False) -> np.ndarray:
+    """Gradient channels of an aligned band, or of its mirror image."""
     return gradient_channels(np.ascontiguousarray(band[:, ::-1]) if mirrored else band)

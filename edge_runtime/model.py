@@ -16,7 +16,7 @@ import numpy as np
 
 from .errors import ModelError
 from .boxes import Face
-from .features import CHANNELS, FEATURE_VERSION, BandGeometry, eye_features
+from .features import CHANNELS, FEATURE_VERSION, BandGeometry, band_features, eye_features
 from .tflite_metadata import read_metadata_entries
 
 #: Name of the metadata entry that holds eyegrad's JSON.
@@ -163,6 +163,10 @@ class EyeModel:
     def score_views(self, views: List[np.ndarray]) -> float:
         """p_fake of one face: the mean over its views."""
         return float(np.mean([self.predict_one(x) for x in views]))
+
+    def score_band(self, band: np.ndarray) -> float:
+        """p_fake of an aligned uint8 eye band, over the model's views (used by explanations)."""
+        return self.score_views([band_features(band, mirrored=v == "mirrored") for v in self.views])
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """p_fake for each feature tensor of a batch (N x H x W x C)."""
