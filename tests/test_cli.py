@@ -1,0 +1,81 @@
+"""The `eyegrad detect`, `evaluate` and `info` contracts of DESIGN.md, on the example images."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edge_runtime.cli import main
+from edge_runtime.model import DEFAULT_MODEL
+
+DETECT_KEYS = {"path", "verdict", "p_fake", "faces", "timing_ms", "error"}
+FACE_KEYS = {"box", "eyes", "eyes_from", "p_fake"}
+TIMING_KEYS = {"decode", "detect", "features", "infer", "total"}
+REPORT_KEYS = {"n", "coverage", "accuracy", "balanced_accuracy", "auc", "precision", "recall", "f1",
+               "confusion", "model", "per_image"}
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "edge_runtime", *args], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_detect_json_lines_follow_the_contract(sample_images, tmp_path: Path):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not an image")
+    proc = run_cli("detect", "--json", *map(str, sample_images), str(broken))
+    assert proc.returncode == 1  # one input was an error
+    results = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert len(results) == len(sample_images) + 1
+    for r in results[:-1]:
+        assert set(r) == DETECT_KEYS and r["error"] is None
+        assert r["verdict"] in ("real", "fake", "uncertain")
+        assert set(r["timing_ms"]) == TIMING_KEYS
+        face = r["faces"][0]
+        assert set(face) == FACE_KEYS and face["eyes_from"] in ("cascade", "geometry")
+        assert len(face["eyes"]) == 2 and all(len(e) == 4 for e in face["eyes"])
+        assert r["p_fake"] == max(f["p_fake"] for f in r["faces"])
+    assert results[-1]["verdict"] == "error" and results[-1]["p_fake"] is None
+    assert "\n" not in results[-1]["error"] and "Traceback" not in proc.stderr
+
+
+def test_detect_table_and_exit_codes(sample_images):
+    proc = run_cli("detect", str(sample_images[0].parent))
+    assert proc.returncode == 0
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0].split()[:3] == ["verdict", "p_fake", "ms"] and len(lines) == 1 + len(sample_images)
+    assert run_cli("detect").returncode == 2  # usage error
+
+
+@pytest.mark.parametrize("real_name,fake_name", [("real", "fake"), ("Real", "Fake"), ("training_real", "df")])
+def test_evaluate_writes_the_report(sample_images, tmp_path: Path, real_name: str, fake_name: str):
+    for p in sample_images:
+        folder = tmp_path / "set" / (fake_name if "fake" in p.name else real_name)
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(p, folder / p.name)
+    out = tmp_path / "report.json"
+    assert main(["evaluate", str(tmp_path / "set"), "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert set(report) == REPORT_KEYS
+    assert report["n"] == len(sample_images) == len(report["per_image"])
+    c = report["confusion"]
+    assert c["tn"] + c["fp"] + c["fn"] + c["tp"] == report["n"] * report["coverage"]
+    assert report["accuracy"] == pytest.approx((c["tn"] + c["tp"]) / report["n"])
+    assert {r["label"] for r in report["per_image"]} == {"real", "fake"}
+
+
+def test_evaluate_refuses_a_folder_without_classes(tmp_path: Path, capsys):
+    assert main(["evaluate", str(tmp_path)]) == 2
+    assert "no real/ or fake/ folder" in capsys.readouterr().err
+
+
+def test_info_prints_the_shipped_metadata(capsys):
+    assert main(["info", str(DEFAULT_MODEL)]) == 0
+    meta = json.loads(capsys.readouterr().out)
+    assert meta["feature_version"] == "eyeband-sobel-v2"
+    lo, hi = meta["uncertain_band"]
+    assert 0 <= lo <= meta["threshold"] <= hi <= 1
