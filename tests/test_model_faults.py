@@ -21,6 +21,7 @@ from edge_runtime.detector import Detector
 from edge_runtime.errors import ModelError
 from edge_runtime.features import CHANNELS, BandGeometry
 from edge_runtime.model import DEFAULT_MODEL, METADATA_NAME, EyeModel
+from edge_runtime.tflite_metadata import read_metadata_entries
 
 REPO = Path(__file__).resolve().parent.parent
 IMAGE = REPO / "examples" / "real_mesonet_00240.jpg"
@@ -55,14 +56,14 @@ def with_metadata(built: Built, model: bytes = b"", **changes) -> bytes:
     """``model`` (default: the good student) with the base metadata changed (None deletes a key)."""
     from optimize.export import embed_metadata
 
-    meta = {k: v for k, v in {**built.metadata, **changes}.items() if v is not None}
+    meta = {k: v for k, v in {**built.metadata, **changes}.items() if not (k in changes and v is None)}
     return embed_metadata(model or built.raw, meta)
 
 
 def not_json(built: Built) -> bytes:
     """The good model whose metadata text has its first byte replaced (invalid UTF-8 and JSON)."""
     model = with_metadata(built)
-    text = json.dumps(built.metadata, sort_keys=True).encode("utf-8")
+    text = read_metadata_entries(model)["eyegrad"]
     assert model.count(text) == 1
     return model.replace(text, b"\xff" + text[1:])
 

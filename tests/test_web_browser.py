@@ -39,7 +39,8 @@ def page(server):
 
 def open_page(page, server) -> None:
     page.goto(server.url + "/")
-    page.wait_for_function("document.getElementById('footer').textContent.includes('model')")
+    # a locator, not wait_for_function: polling a string predicate needs eval, which the page's CSP forbids
+    page.locator("#footer", has_text="model").wait_for(timeout=30_000)
 
 
 def test_upload_shows_verdict_and_explanations(page, server, sample_images):
