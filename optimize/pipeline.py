@@ -6,6 +6,7 @@ every .tflite variant is written with its metadata so benchmarks can load it.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Dict, List, Sequence
 
@@ -149,7 +150,7 @@ def optimize(run_dir: Path, out: Path, variants_dir: Path, sparsities: Sequence[
     final_bytes = export_final(opt, final, out, target_precision, rows)
     final_row = {k: v for k, v in final.items() if k != "raw"}
     rows.append({**final_row, "variant": f"final ({final['variant']})", "size_bytes": len(final_bytes),
-                 "file": str(out)})
+                 "file": os.path.relpath(out, variants_dir)})
     write_variants(rows, variants_dir, opt)
     return rows
 
