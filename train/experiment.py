@@ -77,8 +77,9 @@ def train_and_report(args: argparse.Namespace) -> Dict:
     for role, builder, band in roles:
         log(f"=== {role}: {model_size(builder((band.height, band.width, 3)))}")
         epochs = (getattr(args, "teacher_epochs", None) or args.epochs) if role == "teacher" else args.epochs
+        init = getattr(args, "init", None) if role == "student" else None
         model, hist, pred = fit(builder, band, data.train, data.val, cfg._replace(epochs=epochs), out,
-                                data.real_only_sources, log)
+                                data.real_only_sources, log, init)
         model.save_weights(str(out / f"{role}.weights.h5"))
         histories[role], preds[role], models[role] = hist, pred, model
         run[role] = {**model_size(model), "metrics": per_source(data.val, pred), "epochs_run": len(hist)}

@@ -94,8 +94,10 @@ def train_model(model: keras.Model, seq: keras.utils.Sequence, val_x, val_y: np.
 
 def fit(builder: Callable[[Tuple[int, int, int]], keras.Model], band: BandGeometry, train: CropSet,
         val: CropSet, cfg: TrainConfig, out_dir: Path, real_only_sources=(),
-        log: Callable[[str], None] = print) -> Tuple[keras.Model, List[Dict], np.ndarray]:
-    """Train ``builder``'s model on ``band``; returns it (best weights), history and val predictions."""
+        log: Callable[[str], None] = print, init_weights: Optional[Path] = None
+        ) -> Tuple[keras.Model, List[Dict], np.ndarray]:
+    """Train ``builder``'s model on ``band`` (from ``init_weights`` if given, e.g. to continue a run);
+    returns it (best weights), history and val predictions."""
     seed_everything(cfg.seed)
     strategy = distribution_strategy()
     seq = AugmentedBands(train, CONTEXT_GEOMETRY, [band], cfg.batch_size, cfg.sbi_rate, real_only_sources, cfg.seed,
@@ -103,6 +105,8 @@ def fit(builder: Callable[[Tuple[int, int, int]], keras.Model], band: BandGeomet
     val_x = plain_batch(val, CONTEXT_GEOMETRY, band)
     with strategy.scope():
         model = builder((band.height, band.width, 3))
+        if init_weights is not None:
+            model.load_weights(str(init_weights))
     history = train_model(model, seq, val_x, val.labels, cfg, out_dir, log)
     pred = model.predict(val_x, batch_size=256, verbose=0).reshape(-1) if len(val_x) else np.zeros(0)
     return model, history, pred
