@@ -90,7 +90,7 @@ class Optimizer:
         pruned._name = f"pruned{int(sparsity * 100)}"
         train_model(pruned, seq, self.val_x, self.val_y,
                     self.cfg._replace(epochs=epochs, learning_rate=self.cfg.learning_rate / 5, patience=epochs),
-                    self.run_dir / "optimize", self.log, [UpdatePruningStep()])
+                    self.run_dir / "optimize", self.log, [UpdatePruningStep()], restore_best=False)
         return strip(pruned)
 
     def qat(self, model, epochs: int, preserve_sparsity: bool):

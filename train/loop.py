@@ -46,9 +46,11 @@ def distribution_strategy() -> "tf.distribute.Strategy":
 class BestAUC(keras.callbacks.Callback):
     """Validation ROC-AUC each epoch; keeps the best weights and stops after ``patience``."""
 
-    def __init__(self, val_x: np.ndarray, val_y: np.ndarray, patience: int, log: Callable[[str], None]) -> None:
+    def __init__(self, val_x: np.ndarray, val_y: np.ndarray, patience: int, log: Callable[[str], None],
+                 restore_best: bool = True) -> None:
         super().__init__()
         self.val_x, self.val_y, self.patience, self.log = val_x, val_y, patience, log
+        self.restore_best = restore_best
         self.best, self.best_epoch, self.best_weights = -np.inf, -1, None
         self.history: List[Dict] = []
 
@@ -68,7 +70,7 @@ class BestAUC(keras.callbacks.Callback):
             self.model.stop_training = True
 
     def on_train_end(self, logs: Optional[Dict] = None) -> None:
-        if self.best_weights is not None:
+        if self.restore_best and self.best_weights is not None:
             self.model.set_weights(self.best_weights)
 
 
@@ -80,10 +82,12 @@ def compile_model(model: keras.Model, cfg: TrainConfig, steps: int) -> None:
 
 
 def train_model(model: keras.Model, seq: keras.utils.Sequence, val_x, val_y: np.ndarray, cfg: TrainConfig,
-                out_dir: Path, log: Callable[[str], None] = print, extra_callbacks=()) -> List[Dict]:
-    """Compile and fit an already built model; keeps the weights of the best validation AUC."""
+                out_dir: Path, log: Callable[[str], None] = print, extra_callbacks=(),
+                restore_best: bool = True) -> List[Dict]:
+    """Compile and fit an already built model; keeps the weights of the best validation AUC
+    (or the last ones with ``restore_best=False``, e.g. when pruning must end at its target)."""
     compile_model(model, cfg, len(seq))
-    best = BestAUC(val_x, val_y, cfg.patience, log)
+    best = BestAUC(val_x, val_y, cfg.patience, log, restore_best)
     out_dir.mkdir(parents=True, exist_ok=True)
     callbacks = [best, keras.callbacks.TensorBoard(log_dir=str(out_dir / "tensorboard" / model.name),
                                                    write_graph=False), *extra_callbacks]
