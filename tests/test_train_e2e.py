@@ -53,6 +53,8 @@ def test_optimize_exports_a_model_the_runtime_loads(tiny_run: Path, sample_image
     table = json.loads((tiny_run / "variants" / "variants.json").read_text())
     names = [row["variant"] for row in table]
     assert "student fp32" in names and any(n.startswith("final") for n in names)
+    pruned = next(row for row in table if row["variant"] == "pruned 50%")
+    assert pruned["sparsity"] >= 0.45  # the pruning fine-tune ends at its target, not an earlier epoch
     for row in table:
         if row.get("file") and not row["variant"].startswith("final"):
             Detector(tiny_run / "variants" / row["file"])  # every variant loads
