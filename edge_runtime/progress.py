@@ -3,10 +3,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Iterable, Iterator, Optional, TextIO, TypeVar
-
-T = TypeVar("T")
-
+from typing import Optional, TextIO
 
 class Progress:
     """Prints ``label  done/total  rate/s  ETA`` at most every ``interval`` seconds."""
@@ -43,14 +40,3 @@ class Progress:
         if self.stream.isatty():
             self.stream.write("\n")
             self.stream.flush()
-
-
-def progress(items: Iterable[T], total: Optional[int] = None, label: str = "", **kw) -> Iterator[T]:
-    """Iterate over ``items`` while printing progress."""
-    if total is None and hasattr(items, "__len__"):
-        total = len(items)  # type: ignore[arg-type]
-    bar = Progress(total, label, **kw)
-    for item in items:
-        yield item
-        bar.update()
-    bar.close()

@@ -11,7 +11,7 @@ import hashlib
 import re
 from collections import defaultdict
 from pathlib import Path
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Sequence, Tuple
 
 from edge_runtime.datasets import IMAGE_SUFFIXES, VIDEO_SUFFIXES, labelled_files
 
@@ -106,11 +106,3 @@ def split_groups(samples: Sequence[Sample], val_fraction: float = 0.2, seed: int
             else:
                 train.extend(members)
     return train, val
-
-
-def sources_of(samples: Sequence[Sample]) -> List[str]:
-    return sorted({s.source for s in samples})
-
-
-def filter_sources(samples: Sequence[Sample], exclude: Optional[str]) -> List[Sample]:
-    return [s for s in samples if s.source != exclude]

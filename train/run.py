@@ -9,7 +9,7 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
-from edge_runtime.features import FEATURE_VERSION, STUDENT_GEOMETRY, BandGeometry
+from edge_runtime.features import FEATURE_VERSION, STUDENT_GEOMETRY
 
 from .cache import CONTEXT_GEOMETRY, DEFAULT_CACHE, CropSet, build_crops
 from .data import Sample, discover, split_groups
@@ -75,10 +75,6 @@ def run_metadata(args_dict: Dict, roots: Sequence[Path]) -> Dict:
             "student_geometry": STUDENT_GEOMETRY.to_dict(), "teacher_geometry": TEACHER_GEOMETRY.to_dict(),
             "data": [str(Path(r)) for r in roots], "command": " ".join(["eyegrad"] + sys.argv[1:]),
             "args": args_dict, "date": time.strftime("%Y-%m-%d")}
-
-
-def geometry_of(run: Dict, role: str) -> BandGeometry:
-    return BandGeometry.from_dict(run[f"{role}_geometry"])
 
 
 def save_run(out: Path, run: Dict) -> None:

@@ -45,7 +45,7 @@ def format_report(r: Dict) -> str:
         f"accuracy {r['accuracy']:.4f}  balanced accuracy {r['balanced_accuracy']:.4f}  ROC-AUC {r['auc']:.4f}",
         f"precision {r['precision']:.4f}  recall {r['recall']:.4f}  F1 {r['f1']:.4f}",
         "confusion (fake = positive):",
-        f"              pred real  pred fake",
+        "              pred real  pred fake",
         f"  true real   {c['tn']:9d}  {c['fp']:9d}",
         f"  true fake   {c['fn']:9d}  {c['tp']:9d}",
     ])
