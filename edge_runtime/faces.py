@@ -127,9 +127,14 @@ class FaceFinder:
         return [Box(int(round(face.x + x / s)), int(round(top + y / s)), int(round(w / s)), int(round(h / s)))
                 for x, y, w, h in np.asarray(found).reshape(-1, 4)]
 
-    def face_with_eyes(self, gray: np.ndarray, box: Box) -> Face:
-        """A face with its cascade eye pair, or geometric eyes when there is none."""
-        eyes = pick_eye_pair(self.eye_candidates(gray, box), box)
+    def face_with_eyes(self, gray: np.ndarray, box: Box, cands: Optional[List[Box]] = None) -> Face:
+        """A face with its cascade eye pair, or geometric eyes when there is none.
+
+        ``cands`` are the eye-cascade hits in the face when the caller already has them.
+        """
+        if cands is None:
+            cands = self.eye_candidates(gray, box)
+        eyes = pick_eye_pair(cands, box)
         return Face(box, eyes, "cascade") if eyes else Face(box, self.geometry_eyes(box), "geometry")
 
     def whole_image_face(self, gray: np.ndarray) -> Optional[Face]:
@@ -144,10 +149,7 @@ class FaceFinder:
             return None
         box = Box(0, 0, w, h)
         cands = self.eye_candidates(gray, box)
-        if not cands:
-            return None
-        eyes = pick_eye_pair(cands, box)
-        return Face(box, eyes, "cascade") if eyes else Face(box, self.geometry_eyes(box), "geometry")
+        return self.face_with_eyes(gray, box, cands) if cands else None
 
     def faces_from_boxes(self, gray: np.ndarray, boxes: Sequence[Box]) -> List[Face]:
         """Faces with their eyes for given face boxes (e.g. found in an earlier camera frame).
