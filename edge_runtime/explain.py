@@ -1,6 +1,6 @@
 """Why a face got its score: the eye band the model saw, its gradients and an occlusion map.
 
-Everything is computed with the runtime's own feature code (``align_band`` and
+Everything is computed with the runtime's own feature code (``face_band`` and
 ``gradient_channels``, i.e. ``eye_features``) and the model's ``score_band``, so it
 works with any .tflite. The occlusion map slides a grey patch over the aligned eye
 band, re-runs the model, and records how much p_fake drops where each pixel is hidden:
@@ -17,7 +17,7 @@ import numpy as np
 
 from .boxes import Face
 from .decode import ImageSource, decode_image
-from .features import align_band, eye_centers, gradient_channels
+from .features import SUPERSAMPLE, face_band, gradient_channels
 from .model import EyeModel
 from .results import DetectResult
 
@@ -32,8 +32,8 @@ IMAGE_NAMES = ("band", "eye_left", "eye_right", "gradient_left", "gradient_right
 class FaceExplanation(NamedTuple):
     """The explanation of one face; images are uint8, the heatmap is BGR."""
 
-    band: np.ndarray        # H x W gray: the aligned eye band the model sees
-    gradient: np.ndarray    # H x W gray: Sobel magnitude of the band (model channel 3)
+    band: np.ndarray        # H x W gray: the aligned (supersampled) eye band the features come from
+    gradient: np.ndarray    # H x W gray: the model's magnitude channel, enlarged to the band's size
     occlusion: np.ndarray   # H x W float32: p_fake drop when a patch covers that pixel
     heatmap: np.ndarray     # H x W x 3 BGR: occlusion map over the band
     p_fake: float           # the model's score for the unoccluded band
@@ -52,8 +52,8 @@ def gradient_image(features: np.ndarray) -> np.ndarray:
     return np.clip(mag, 0, 255).astype(np.uint8)
 
 
-def occlusion_map(band: np.ndarray, model: EyeModel, patch: Tuple[int, int] = (16, 16),
-                  stride: int = 8) -> Tuple[np.ndarray, float]:
+def occlusion_map(band: np.ndarray, model: EyeModel, patch: Tuple[int, int] = (16 * SUPERSAMPLE, 16 * SUPERSAMPLE),
+                  stride: int = 8 * SUPERSAMPLE) -> Tuple[np.ndarray, float]:
     """p_fake(band) - p_fake(band with a grey patch), averaged per pixel; and p_fake(band)."""
     h, w = band.shape
     ph, pw = min(patch[0], h), min(patch[1], w)
@@ -90,10 +90,10 @@ def heatmap_image(band: np.ndarray, occlusion: np.ndarray, smooth: float = 4.0) 
 
 def explain_face(gray: np.ndarray, face: Face, model: EyeModel) -> FaceExplanation:
     """Band, gradient map and occlusion heatmap of one face, with the model's p_fake."""
-    left, right = eye_centers(face)
-    band = align_band(gray, left, right, model.geometry)
+    band = face_band(gray, face, model.geometry)
     occlusion, p_fake = occlusion_map(band, model)
-    return FaceExplanation(band, gradient_image(gradient_channels(band)), occlusion,
+    gradient = cv2.resize(gradient_image(gradient_channels(band)), band.shape[::-1], interpolation=cv2.INTER_NEAREST)
+    return FaceExplanation(band, gradient, occlusion,
                            heatmap_image(band, occlusion), p_fake)
 
 

@@ -5,7 +5,7 @@ port can be checked step by step:
 
 - ``<name>.gray.png``: the decoded 8-bit grayscale image (lossless, so a port's test
   need not depend on its JPEG decoder);
-- ``<name>.band.png``: the aligned uint8 eye band (geometry height x width);
+- ``<name>.band.png``: the aligned uint8 eye band (geometry height x width, times SUPERSAMPLE);
 - ``<name>.features.npy``: the float32 feature tensor (H x W x 3: sobel_x, sobel_y, magnitude);
 - ``<name>.input_int8.npy``: that tensor quantized for the model (1 x H x W x 3 int8);
 - ``golden.json``: the model's hash, the interpreter that ran it, geometry, input/output
@@ -34,7 +34,7 @@ import numpy as np
 from edge_runtime.decode import decode_image
 from edge_runtime.errors import EyegradError
 from edge_runtime.faces import FaceFinder
-from edge_runtime.features import CHANNELS, FEATURE_CLIP, FEATURE_SCALE, align_band, eye_centers, eye_features
+from edge_runtime.features import CHANNELS, FEATURE_CLIP, FEATURE_SCALE, SUPERSAMPLE, eye_centers, eye_features, face_band
 from edge_runtime.model import DEFAULT_MODEL, EyeModel
 from edge_runtime.results import verdict_for
 
@@ -64,7 +64,7 @@ def golden_entry(model: EyeModel, finder: FaceFinder, image: Path, out_dir: Path
         raise EyegradError(f"{image}: no face found; golden images need one")
     face = faces[0]
     left, right = eye_centers(face)
-    band = align_band(gray, left, right, model.geometry)  # what eye_features starts from, for the record
+    band = face_band(gray, face, model.geometry)  # what eye_features starts from, for the record
     features = eye_features(gray, face, model.geometry)
     p_fake = model.predict_one(features)
     raw = model.interpreter.get_tensor(model.interpreter.get_output_details()[0]["index"])
@@ -93,7 +93,7 @@ def write_golden(model_path: Optional[PathLike] = None, image_paths: Sequence[Pa
         "model": model.path.name, "model_sha256": sha256_of(model.path),
         "interpreter": type(model.interpreter).__module__,
         "feature_version": model.metadata["feature_version"], "channels": list(CHANNELS),
-        "feature_scale": FEATURE_SCALE, "feature_clip": FEATURE_CLIP,
+        "feature_scale": FEATURE_SCALE, "feature_clip": FEATURE_CLIP, "supersample": SUPERSAMPLE,
         "geometry": model.geometry.to_dict(),
         "input": quantization(model.interpreter.get_input_details()[0]),
         "output": quantization(model.interpreter.get_output_details()[0]),

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from typing import Dict, Optional
 
-from edge_runtime.features import CHANNELS, FEATURE_CLIP, FEATURE_SCALE, FEATURE_VERSION, BandGeometry
+from edge_runtime.features import CHANNELS, FEATURE_CLIP, FEATURE_SCALE, FEATURE_VERSION, SUPERSAMPLE, BandGeometry
 
 
 def model_metadata(geometry: BandGeometry, threshold: float, band: Dict, variant: str,
@@ -19,10 +19,13 @@ def model_metadata(geometry: BandGeometry, threshold: float, band: Dict, variant
         "feature_scale": FEATURE_SCALE,
         "feature_clip": FEATURE_CLIP,
         "geometry": geometry.to_dict(),
+        "supersample": SUPERSAMPLE,
         "views": ["band", "mirrored"],
-        "crop": {"warp": "affine: eye centres -> geometry.eye_points(), bilinear, border reflect-101",
+        "crop": {"warp": "affine: eye centres -> geometry.eye_points() of the band with supersample times "
+                         "the pixels, bilinear, border reflect-101",
                  "pre_shrink": "INTER_AREA to 2x the band scale when the scale is below 0.5",
-                 "gradients": "Sobel 3x3 (CV_32F) on gray/255: gx, gy, magnitude; times feature_scale, "
+                 "gradients": "Sobel 3x3 (CV_32F) on gray/255 of the supersampled band: gx, gy, magnitude; times "
+                              "feature_scale * supersample, averaged over supersample x supersample blocks, "
                               "clipped to +-feature_clip; channels last in that order"},
         "input": input_quantization or {},
         "labels": ["real", "fake"],

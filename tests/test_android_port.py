@@ -16,7 +16,8 @@ import pytest
 
 from edge_runtime.decode import decode_image
 from edge_runtime.faces import FaceFinder
-from edge_runtime.features import FEATURE_CLIP, FEATURE_SCALE, STUDENT_GEOMETRY, align_band, eye_centers, eye_features
+from edge_runtime.features import (FEATURE_CLIP, FEATURE_SCALE, STUDENT_GEOMETRY, SUPERSAMPLE, align_band, eye_centers,
+                                   eye_features)
 
 
 def reflect101(i: np.ndarray, n: int) -> np.ndarray:
@@ -89,7 +90,8 @@ def warp_bilinear(src: np.ndarray, m: np.ndarray, height: int, width: int) -> np
     return ((acc + (1 << 14)) >> 15).astype(np.uint8)
 
 
-def sobel_features(band: np.ndarray, scale: float, clip: float) -> np.ndarray:
+def sobel_features(band: np.ndarray, scale: float, clip: float, supersample: int) -> np.ndarray:
+    """Sobel of the supersampled band in model-pixel units, averaged over supersample^2 blocks."""
     g = band.astype(np.float32) * np.float32(1.0 / 255.0)
     h, w = g.shape
     yy, xx = np.mgrid[0:h, 0:w]
@@ -100,7 +102,9 @@ def sobel_features(band: np.ndarray, scale: float, clip: float) -> np.ndarray:
     gx = (at(-1, 1) - at(-1, -1)) + 2 * (at(0, 1) - at(0, -1)) + (at(1, 1) - at(1, -1))
     gy = (at(1, -1) - at(-1, -1)) + 2 * (at(1, 0) - at(-1, 0)) + (at(1, 1) - at(-1, 1))
     mag = np.sqrt(gx * gx + gy * gy)
-    return np.clip(np.stack([gx, gy, mag], axis=-1) * np.float32(scale), -clip, clip)
+    fine = np.stack([gx, gy, mag], axis=-1) * np.float32(scale * supersample)
+    blocks = fine.reshape(h // supersample, supersample, w // supersample, supersample, 3)
+    return np.clip(blocks.mean(axis=(1, 3)), -clip, clip)
 
 
 def ported_band(gray: np.ndarray, left, right, geometry: dict) -> np.ndarray:
@@ -123,15 +127,15 @@ def faces(sample_images) -> list:
 
 
 def test_documented_port_gives_the_runtimes_band_and_features(faces):
-    g = STUDENT_GEOMETRY
+    g = STUDENT_GEOMETRY.supersampled()
     shrunk = 0
     for gray, face in faces:
         left, right = eye_centers(face)
         shrunk += math.hypot(right[0] - left[0], right[1] - left[1]) > 2 * (g.eye_spacing * g.width)
         band = ported_band(gray, left, right, g._asdict())
         assert np.array_equal(band, align_band(gray, left, right, g))
-        np.testing.assert_allclose(sobel_features(band, FEATURE_SCALE, FEATURE_CLIP), eye_features(gray, face, g),
-                                   atol=1e-5, rtol=0)
+        np.testing.assert_allclose(sobel_features(band, FEATURE_SCALE, FEATURE_CLIP, SUPERSAMPLE),
+                                   eye_features(gray, face, STUDENT_GEOMETRY), atol=1e-5, rtol=0)
     assert shrunk >= 1  # the pre-shrink path was taken
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from edge_runtime.cli import main
+from edge_runtime.features import FEATURE_VERSION, SUPERSAMPLE
 from edge_runtime.model import DEFAULT_MODEL
 
 DETECT_KEYS = {"path", "verdict", "p_fake", "faces", "timing_ms", "error"}
@@ -76,6 +77,6 @@ def test_evaluate_refuses_a_folder_without_classes(tmp_path: Path, capsys):
 def test_info_prints_the_shipped_metadata(capsys):
     assert main(["info", str(DEFAULT_MODEL)]) == 0
     meta = json.loads(capsys.readouterr().out)
-    assert meta["feature_version"] == "eyeband-sobel-v2"
+    assert meta["feature_version"] == FEATURE_VERSION and meta["supersample"] == SUPERSAMPLE
     lo, hi = meta["uncertain_band"]
     assert 0 <= lo <= meta["threshold"] <= hi <= 1

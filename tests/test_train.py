@@ -13,6 +13,8 @@ from edge_runtime.features import STUDENT_GEOMETRY, align_band, eye_centers
 from train.augment import AugmentConfig, augmented_features, blend_mask, self_blend
 from train.cache import CONTEXT_GEOMETRY
 from train.data import Sample, discover, group_key, split_groups
+from train.run import prepare, self_blended_only
+from train.sequence import epoch_entries
 from train.video import frame_indices, sample_frames
 
 
@@ -108,3 +110,16 @@ def test_a_small_numbered_set_is_split_in_contiguous_runs(tmp_path: Path):
     val_numbers = sorted(int(s.path.stem.split("_")[1]) for s in val if s.label == 1)
     runs = sum(1 for a, b in zip(val_numbers, val_numbers[1:]) if b != a + 1) + 1
     assert runs <= 3  # whole contiguous runs, not scattered files
+
+
+def test_sbi_only_trains_on_real_crops_with_a_blended_fake_for_each(shared_data: Path, tmp_path: Path):
+    data = prepare([shared_data / "mesonet_df" / "train", shared_data / "utkface"], limit=12, cache=tmp_path,
+                   workers=1)
+    only = self_blended_only(data)
+    assert (data.train.labels == 1).any() and (only.train.labels == 0).all()
+    assert len(only.train.labels) == int((data.train.labels == 0).sum())
+    assert only.real_only_sources == ("mesonet_df", "utkface")
+    assert np.array_equal(only.val.labels, data.val.labels)  # measured on the same real and fake crops
+    entries = epoch_entries(only.train, 0.0, only.real_only_sources, np.random.default_rng(0))
+    assert sum(e.make_fake for e in entries) == len(only.train.labels)
+    assert sum(e.weight for e in entries if e.label == 1) == pytest.approx(sum(e.weight for e in entries if e.label == 0))

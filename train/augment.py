@@ -148,7 +148,7 @@ def cut_band(crop: np.ndarray, context: BandGeometry, band: BandGeometry,
             x, y = (x - cx) * s, (y - cy) * s
             pts.append((cx + x * math.cos(a) - y * math.sin(a), cy + x * math.sin(a) + y * math.cos(a)))
         (lx, ly), (rx, ry) = pts
-    return align_band(np.ascontiguousarray(crop), (lx, ly), (rx, ry), band)
+    return align_band(np.ascontiguousarray(crop), (lx, ly), (rx, ry), band.supersampled())
 
 
 def augmented_features(crop: np.ndarray, make_fake: bool, context: BandGeometry,

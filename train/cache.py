@@ -26,8 +26,9 @@ from edge_runtime.progress import Progress
 from .data import Sample
 from .video import sample_frames
 
-#: The cached band: the student's band with 1.75x the context, same pixel scale.
-CONTEXT_GEOMETRY = STUDENT_GEOMETRY.scaled(1.75)
+#: The cached band: the student's band with 1.75x the context, at the supersampled pixel
+#: scale the features are computed at (168 x 448).
+CONTEXT_GEOMETRY = STUDENT_GEOMETRY.scaled(1.75).supersampled()
 #: Version of the cached crops (face finding and band alignment); bump it when they change.
 #: The gradient features are computed from the crops at training time, so the feature
 #: version is not part of the key.

@@ -16,6 +16,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--sbi-rate", type=float, default=0.5,
                    help="share of real crops that also give a self-blended fake per epoch (0 disables)")
+    p.add_argument("--sbi-only", action="store_true",
+                   help="train without the real fakes: every fake is self-blended from the real crops")
     p.add_argument("--augment", choices=("strong", "light"), default="strong", help="augmentation strength")
     p.add_argument("--val-fraction", type=float, default=0.2)
     p.add_argument("--seed", type=int, default=0)

@@ -16,7 +16,8 @@ from .data import source_name
 from .loop import TrainConfig, fit
 from .models import build_student, build_teacher, model_size
 from .reports import markdown_table, per_source, plot_confusion, plot_history, plot_roc
-from .run import TEACHER_GEOMETRY, prepare, run_metadata, save_run, split_summary
+from .run import (TEACHER_GEOMETRY, load_crops, prepare, run_metadata, save_run, self_blended_only, split_crops,
+                  split_summary)
 from .sequence import plain_batch
 from .shortcuts import crop_scorer, jpeg_shortcut_report
 
@@ -29,10 +30,12 @@ def config_from(args: argparse.Namespace, epochs: int) -> TrainConfig:
 def leave_one_source_out(args: argparse.Namespace, roots, log) -> Dict[str, Dict]:
     """Train without each source in turn and test on all of it."""
     sources = sorted({source_name(Path(r)) for r in roots})
+    crops = load_crops(roots, args.limit, args.seed, args.cache or DEFAULT_CACHE, args.workers,
+                       args.frames_every, args.frames_max)
     table = {}
     for src in sources:
-        data, held = prepare(roots, args.val_fraction, args.seed, args.limit, args.cache or DEFAULT_CACHE,
-                             args.workers, holdout=src)
+        data, held = split_crops(crops, args.val_fraction, args.seed, holdout=src)
+        data = self_blended_only(data) if args.sbi_only else data
         if held is None or len(held.labels) == 0 or len(data.train.labels) == 0:
             continue
         log(f"--- leave out {src}: train {len(data.train.labels)}, test {len(held.labels)}")
@@ -65,7 +68,9 @@ def train_and_report(args: argparse.Namespace) -> Dict:
     if getattr(args, "loso_only", False):
         return {"loso": loso_report(args, roots, log)}
     run = run_metadata({k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "handler"}, roots)
-    data, _ = prepare(roots, args.val_fraction, args.seed, args.limit, args.cache or DEFAULT_CACHE, args.workers)
+    data = prepare(roots, args.val_fraction, args.seed, args.limit, args.cache or DEFAULT_CACHE, args.workers,
+                   args.frames_every, args.frames_max)
+    data = self_blended_only(data) if args.sbi_only else data
     run["split"] = split_summary(data)
     log(f"train {len(data.train.labels)} crops, validation {len(data.val.labels)} crops; "
         f"self-blended fakes for {data.real_only_sources or 'no real-only source'}")

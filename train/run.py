@@ -44,12 +44,15 @@ def eyes_edited(path: str) -> bool:
     return not (len(code) == 4 and code.isdigit() and code.startswith("00"))
 
 
-def prepare(roots: Sequence[Path], val_fraction: float = 0.2, seed: int = 0, limit: Optional[int] = None,
-            cache: Path = DEFAULT_CACHE, workers: int = 0, holdout: Optional[str] = None,
-            frames_every: int = 10, frames_max: int = 20) -> Tuple[RunData, Optional[CropSet]]:
+def load_crops(roots: Sequence[Path], limit: Optional[int] = None, seed: int = 0, cache: Path = DEFAULT_CACHE,
+               workers: int = 0, frames_every: int = 10, frames_max: int = 20) -> CropSet:
+    """The cached crops of every sample under the roots (built where missing)."""
+    return build_crops(load_samples(roots, limit, seed), cache, CONTEXT_GEOMETRY, workers, frames_every, frames_max)
+
+
+def split_crops(crops: CropSet, val_fraction: float = 0.2, seed: int = 0,
+                holdout: Optional[str] = None) -> Tuple[RunData, Optional[CropSet]]:
     """Crops split into train/val (and the held-out source's crops for leave-one-out)."""
-    samples = load_samples(roots, limit, seed)
-    crops = build_crops(samples, cache, CONTEXT_GEOMETRY, workers, frames_every, frames_max)
     held = crops.subset(crops.sources == holdout) if holdout else None
     rest = crops.subset(crops.sources != holdout) if holdout else crops
     train_s, val_s = split_groups([Sample(Path(p), int(y), s, g) for p, y, s, g in
@@ -61,6 +64,21 @@ def prepare(roots: Sequence[Path], val_fraction: float = 0.2, seed: int = 0, lim
     train = train.subset(np.array([y == 0 or eyes_edited(p) for y, p in zip(train.labels, train.paths)], bool))
     real_only = tuple(sorted(s for s in set(train.sources) if not (train.labels[train.sources == s] == 1).any()))
     return RunData(train, rest.subset(in_val), real_only), held
+
+
+def prepare(roots: Sequence[Path], val_fraction: float = 0.2, seed: int = 0, limit: Optional[int] = None,
+            cache: Path = DEFAULT_CACHE, workers: int = 0, frames_every: int = 10, frames_max: int = 20) -> RunData:
+    """The crops of the roots, split into train and validation."""
+    crops = load_crops(roots, limit, seed, cache, workers, frames_every, frames_max)
+    data, _ = split_crops(crops, val_fraction, seed)
+    return data
+
+
+def self_blended_only(data: RunData) -> RunData:
+    """The run without its real fakes: training keeps the real crops, and every source makes
+    its fakes by self-blending (validation is unchanged)."""
+    train = data.train.subset(data.train.labels == 0)
+    return RunData(train, data.val, tuple(sorted(set(train.sources))))
 
 
 def split_summary(data: RunData) -> Dict:
