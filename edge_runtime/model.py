@@ -16,7 +16,7 @@ import numpy as np
 
 from .errors import ModelError
 from .boxes import Face
-from .features import CHANNELS, FEATURE_VERSION, BandGeometry, band_features, eye_features
+from .features import CHANNELS, FEATURE_VERSION, BandGeometry, band_features, face_band
 from .tflite_metadata import read_metadata_entries
 
 #: Name of the metadata entry that holds eyegrad's JSON.
@@ -156,9 +156,13 @@ class EyeModel:
         """The band views whose p_fake is averaged: ``band`` and, if listed, ``mirrored``."""
         return tuple(self.metadata.get("views", ("band",)))
 
+    def band_views(self, band: np.ndarray) -> List[np.ndarray]:
+        """The feature tensors of one aligned (supersampled) uint8 eye band, one per view."""
+        return [band_features(band, mirrored=v == "mirrored") for v in self.views]
+
     def face_views(self, gray: np.ndarray, face: Face) -> List[np.ndarray]:
-        """The feature tensors of one face, one per view of its eye band."""
-        return [eye_features(gray, face, self.geometry, mirrored=v == "mirrored") for v in self.views]
+        """The feature tensors of one face, one per view of its eye band (cut once)."""
+        return self.band_views(face_band(gray, face, self.geometry))
 
     def score_views(self, views: List[np.ndarray]) -> float:
         """p_fake of one face: the mean over its views."""
@@ -166,7 +170,7 @@ class EyeModel:
 
     def score_band(self, band: np.ndarray) -> float:
         """p_fake of an aligned uint8 eye band, over the model's views (used by explanations)."""
-        return self.score_views([band_features(band, mirrored=v == "mirrored") for v in self.views])
+        return self.score_views(self.band_views(band))
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """p_fake for each feature tensor of a batch (N x H x W x C)."""
