@@ -16,7 +16,7 @@ import numpy as np
 
 from .errors import ModelError
 from .boxes import Face
-from .features import CHANNELS, FEATURE_VERSION, BandGeometry, band_features, face_band
+from .features import CHANNELS, FEATURE_VERSION, BandGeometry, band_features, face_band, mirror_features
 from .tflite_metadata import read_metadata_entries
 
 #: Name of the metadata entry that holds eyegrad's JSON.
@@ -158,7 +158,8 @@ class EyeModel:
 
     def band_views(self, band: np.ndarray) -> List[np.ndarray]:
         """The feature tensors of one aligned (supersampled) uint8 eye band, one per view."""
-        return [band_features(band, mirrored=v == "mirrored") for v in self.views]
+        features = band_features(band)
+        return [mirror_features(features) if v == "mirrored" else features for v in self.views]
 
     def face_views(self, gray: np.ndarray, face: Face) -> List[np.ndarray]:
         """The feature tensors of one face, one per view of its eye band (cut once)."""

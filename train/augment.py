@@ -17,7 +17,7 @@ from typing import NamedTuple, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from edge_runtime.features import BandGeometry, align_band, gradient_channels
+from edge_runtime.features import BandGeometry, align_band, band_features, gradient_channels
 
 
 class AugmentConfig(NamedTuple):
@@ -172,4 +172,4 @@ def augmented_features(crop: np.ndarray, make_fake: bool, context: BandGeometry,
 
 def plain_features(crop: np.ndarray, context: BandGeometry, band: BandGeometry, mirrored: bool = False) -> np.ndarray:
     """Features of an un-augmented crop (validation and evaluation), optionally of its mirror image."""
-    return gradient_channels(cut_band(crop, context, band, flip=mirrored))
+    return band_features(cut_band(crop, context, band), mirrored)
