@@ -109,12 +109,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not args.data.is_dir():
         print(f"no data at {args.data}: put the face sets there (see ../shared/data/README.md) or pass --data")
         return 2
+    before = json.loads(Path(args.compare).read_text()) if args.compare else None
+    if before is not None and not all("per_image" in s for s in before["sets"].values()):
+        print(f"{args.compare} has no per-image results: write it with --per-image to compare against it")
+        return 2
     finder = FaceFinder(quick_side=None) if args.full_search else FaceFinder()
     report = coverage(args.data, args.per_set, finder, args.offset)
     print(format_table(report))
     if args.compare:
         print("\n| set | faces lost | faces gained | cascade eyes lost | cascade eyes gained |\n|---|---:|---:|---:|---:|")
-        for name, f in flips(json.loads(Path(args.compare).read_text()), report).items():
+        for name, f in flips(before, report).items():
             print(f"| {name} | {f['face_lost']} | {f['face_gained']} | {f['eyes_lost']} | {f['eyes_gained']} |")
     if args.json:
         if not args.per_image:
