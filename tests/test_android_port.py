@@ -17,7 +17,7 @@ import pytest
 from edge_runtime.decode import decode_image
 from edge_runtime.faces import FaceFinder
 from edge_runtime.features import (FEATURE_CLIP, FEATURE_SCALE, STUDENT_GEOMETRY, SUPERSAMPLE, align_band, eye_centers,
-                                   eye_features)
+                                   eye_features, face_band, gradient_channels, mirror_features)
 
 
 def reflect101(i: np.ndarray, n: int) -> np.ndarray:
@@ -151,3 +151,13 @@ def test_documented_warp_is_opencvs_on_rotated_scaled_bands(sample_images):
         m = band_matrix(left, right, 48, 128, 0.5, 0.45)
         ref = cv2.warpAffine(gray, m, (128, 48), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
         assert np.array_equal(warp_bilinear(gray, m, 48, 128), ref), (left, right)
+
+
+def test_mirrored_view_is_the_mirror_images_features(faces):
+    """The documented mirror view (flip the features, negate sobel_x) equals the features of the
+    mirror image of the band, so an app may derive it without a second gradient pass."""
+    for gray, face in faces:
+        band = face_band(gray, face, STUDENT_GEOMETRY)
+        direct = gradient_channels(np.ascontiguousarray(band[:, ::-1]))
+        np.testing.assert_allclose(mirror_features(gradient_channels(band)), direct, atol=1e-5, rtol=0)
+        assert np.abs(direct[..., 0]).max() > 0.5  # real gradients, not an all-zero band
