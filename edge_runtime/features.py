@@ -147,7 +147,7 @@ def eye_features(gray: np.ndarray, face: Face, geometry: Optional[BandGeometry] 
                  mirrored: bool = False) -> np.ndarray:
     """Model input (H x W x 3 float32) for one face: aligned eye band -> gradient channels.
 
-    ``mirrored`` flips the band left-right first (the second view a model may average over).
+    ``mirrored`` gives the features of the band's mirror image (the second view a model may average over).
     """
     return band_features(face_band(gray, face, geometry), mirrored)
 

@@ -19,7 +19,7 @@ from train.cache import CONTEXT_GEOMETRY, DEFAULT_CACHE
 from train.loop import TrainConfig, seed_everything, train_model
 from train.models import build_student, build_teacher
 from train.reports import markdown_table
-from train.run import TEACHER_GEOMETRY, RunData, prepare, self_blended_only
+from train.run import TEACHER_GEOMETRY, RunData, prepare
 from train.sequence import AugmentedBands, plain_batch
 
 from .calibrate import balanced_threshold, uncertain_band
@@ -55,8 +55,7 @@ class Optimizer:
         a = self.run["args"]
         self.data = prepare([Path(p) for p in self.run["data"]], a["val_fraction"], a["seed"], a.get("limit"),
                             Path(a["cache"]) if a.get("cache") not in (None, "None") else DEFAULT_CACHE, workers,
-                            a.get("frames_every", 10), a.get("frames_max", 20))
-        self.data = self_blended_only(self.data) if a.get("sbi_only") else self.data
+                            a.get("frames_every", 10), a.get("frames_max", 20), bool(a.get("sbi_only")))
         self.cfg = TrainConfig(epochs=a["epochs"], batch_size=a["batch_size"], learning_rate=a["lr"],
                                sbi_rate=a["sbi_rate"], seed=a["seed"], augment=a.get("augment", "strong"))
         self.val_x = plain_batch(self.data.val, CONTEXT_GEOMETRY, STUDENT_GEOMETRY)

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
 import numpy as np
 
+from benchmarks.stats import time_call
 from edge_runtime.metrics import binary_report
 from edge_runtime.model import EyeModel
 
@@ -24,28 +24,17 @@ def load_tflite(model_bytes: bytes, num_threads: Optional[int] = 1) -> EyeModel:
         Path(f.name).unlink()
 
 
-def invoke_latency_ms(model: EyeModel, x: np.ndarray, runs: int = 200, warmup: int = 20) -> Dict[str, float]:
-    """p50/p95 of one predict_one (quantize, invoke, dequantize) over ``runs`` runs."""
-    for _ in range(warmup):
-        model.predict_one(x)
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        model.predict_one(x)
-        times.append((time.perf_counter() - t) * 1e3)
-    return {"p50": float(np.percentile(times, 50)), "p95": float(np.percentile(times, 95))}
-
-
 def measure_tflite(name: str, model_bytes: bytes, val_views: List[np.ndarray], val_y: np.ndarray,
                    params: int, sparsity: float, threshold: float = 0.5) -> Dict:
     """One row of the optimization table for a .tflite variant (p_fake averaged over the views)."""
     model = load_tflite(model_bytes)
     pred = np.mean([model.predict(x) for x in val_views], axis=0)
     report = binary_report(val_y, pred, threshold)
+    one = val_views[0][0]
     return {"variant": name, "format": "tflite", "params": params, "sparsity": round(sparsity, 3),
             "size_bytes": len(model_bytes), "gzip_bytes": gzipped_size(model_bytes),
             "accuracy": report["accuracy"], "auc": report["auc"],
-            "invoke_ms_1thread": invoke_latency_ms(model, val_views[0][0])["p50"], "pred": pred}
+            "invoke_ms_1thread": time_call(lambda: model.predict_one(one), runs=200, warmup=20)["p50"], "pred": pred}
 
 
 def measure_keras(name: str, model, val_views: List[np.ndarray], val_y: np.ndarray, sparsity: float = 0.0) -> Dict:

@@ -13,7 +13,7 @@ from edge_runtime.features import STUDENT_GEOMETRY, align_band, eye_centers
 from train.augment import AugmentConfig, augmented_features, blend_mask, self_blend
 from train.cache import CONTEXT_GEOMETRY
 from train.data import Sample, discover, group_key, split_groups
-from train.run import prepare, self_blended_only
+from train.run import prepare
 from train.sequence import epoch_entries
 from train.video import frame_indices, sample_frames
 
@@ -113,9 +113,9 @@ def test_a_small_numbered_set_is_split_in_contiguous_runs(tmp_path: Path):
 
 
 def test_sbi_only_trains_on_real_crops_with_a_blended_fake_for_each(shared_data: Path, tmp_path: Path):
-    data = prepare([shared_data / "mesonet_df" / "train", shared_data / "utkface"], limit=12, cache=tmp_path,
-                   workers=1)
-    only = self_blended_only(data)
+    roots = [shared_data / "mesonet_df" / "train", shared_data / "utkface"]
+    data = prepare(roots, limit=12, cache=tmp_path, workers=1)
+    only = prepare(roots, limit=12, cache=tmp_path, workers=1, sbi_only=True)
     assert (data.train.labels == 1).any() and (only.train.labels == 0).all()
     assert len(only.train.labels) == int((data.train.labels == 0).sum())
     assert only.real_only_sources == ("mesonet_df", "utkface")

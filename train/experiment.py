@@ -16,8 +16,7 @@ from .data import source_name
 from .loop import TrainConfig, fit
 from .models import build_student, build_teacher, model_size
 from .reports import markdown_table, per_source, plot_confusion, plot_history, plot_roc
-from .run import (TEACHER_GEOMETRY, load_crops, prepare, run_metadata, save_run, self_blended_only, split_crops,
-                  split_summary)
+from .run import TEACHER_GEOMETRY, load_crops, prepare, run_metadata, save_run, split_crops, split_summary
 from .sequence import plain_batch
 from .shortcuts import crop_scorer, jpeg_shortcut_report
 
@@ -34,8 +33,7 @@ def leave_one_source_out(args: argparse.Namespace, roots, log) -> Dict[str, Dict
                        args.frames_every, args.frames_max)
     table = {}
     for src in sources:
-        data, held = split_crops(crops, args.val_fraction, args.seed, holdout=src)
-        data = self_blended_only(data) if args.sbi_only else data
+        data, held = split_crops(crops, args.val_fraction, args.seed, holdout=src, sbi_only=args.sbi_only)
         if held is None or len(held.labels) == 0 or len(data.train.labels) == 0:
             continue
         log(f"--- leave out {src}: train {len(data.train.labels)}, test {len(held.labels)}")
@@ -69,8 +67,7 @@ def train_and_report(args: argparse.Namespace) -> Dict:
         return {"loso": loso_report(args, roots, log)}
     run = run_metadata({k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "handler"}, roots)
     data = prepare(roots, args.val_fraction, args.seed, args.limit, args.cache or DEFAULT_CACHE, args.workers,
-                   args.frames_every, args.frames_max)
-    data = self_blended_only(data) if args.sbi_only else data
+                   args.frames_every, args.frames_max, args.sbi_only)
     run["split"] = split_summary(data)
     log(f"train {len(data.train.labels)} crops, validation {len(data.val.labels)} crops; "
         f"self-blended fakes for {data.real_only_sources or 'no real-only source'}")

@@ -50,9 +50,12 @@ def load_crops(roots: Sequence[Path], limit: Optional[int] = None, seed: int = 0
     return build_crops(load_samples(roots, limit, seed), cache, CONTEXT_GEOMETRY, workers, frames_every, frames_max)
 
 
-def split_crops(crops: CropSet, val_fraction: float = 0.2, seed: int = 0,
-                holdout: Optional[str] = None) -> Tuple[RunData, Optional[CropSet]]:
-    """Crops split into train/val (and the held-out source's crops for leave-one-out)."""
+def split_crops(crops: CropSet, val_fraction: float = 0.2, seed: int = 0, holdout: Optional[str] = None,
+                sbi_only: bool = False) -> Tuple[RunData, Optional[CropSet]]:
+    """Crops split into train/val (and the held-out source's crops for leave-one-out).
+
+    With ``sbi_only`` training keeps only the real crops, and every source makes its fakes by
+    self-blending (validation is unchanged)."""
     held = crops.subset(crops.sources == holdout) if holdout else None
     rest = crops.subset(crops.sources != holdout) if holdout else crops
     train_s, val_s = split_groups([Sample(Path(p), int(y), s, g) for p, y, s, g in
@@ -62,23 +65,19 @@ def split_crops(crops: CropSet, val_fraction: float = 0.2, seed: int = 0,
     train = rest.subset(~in_val)
     # fakes whose eyes were not edited teach nothing about eyes: keep them out of training only
     train = train.subset(np.array([y == 0 or eyes_edited(p) for y, p in zip(train.labels, train.paths)], bool))
+    if sbi_only:
+        train = train.subset(train.labels == 0)
     real_only = tuple(sorted(s for s in set(train.sources) if not (train.labels[train.sources == s] == 1).any()))
     return RunData(train, rest.subset(in_val), real_only), held
 
 
 def prepare(roots: Sequence[Path], val_fraction: float = 0.2, seed: int = 0, limit: Optional[int] = None,
-            cache: Path = DEFAULT_CACHE, workers: int = 0, frames_every: int = 10, frames_max: int = 20) -> RunData:
-    """The crops of the roots, split into train and validation."""
+            cache: Path = DEFAULT_CACHE, workers: int = 0, frames_every: int = 10, frames_max: int = 20,
+            sbi_only: bool = False) -> RunData:
+    """The crops of the roots, split into train and validation (see ``split_crops``)."""
     crops = load_crops(roots, limit, seed, cache, workers, frames_every, frames_max)
-    data, _ = split_crops(crops, val_fraction, seed)
+    data, _ = split_crops(crops, val_fraction, seed, sbi_only=sbi_only)
     return data
-
-
-def self_blended_only(data: RunData) -> RunData:
-    """The run without its real fakes: training keeps the real crops, and every source makes
-    its fakes by self-blending (validation is unchanged)."""
-    train = data.train.subset(data.train.labels == 0)
-    return RunData(train, data.val, tuple(sorted(set(train.sources))))
 
 
 def split_summary(data: RunData) -> Dict:
