@@ -15,7 +15,7 @@ from optimize.export import builtin_op_names
 def tiny_run(shared_data: Path, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("run")
     code = main(["train", "--data", str(shared_data / "mesonet_df" / "train"), str(shared_data / "utkface"),
-                 "--limit", "16", "--epochs", "1", "--batch-size", "16", "--out", str(out / "run"),
+                 "--limit", "16", "--epochs", "2", "--average-last", "2", "--batch-size", "16", "--out", str(out / "run"),
                  "--cache", str(out / "cache"), "--workers", "1"])
     assert code == 0
     return out
@@ -32,6 +32,17 @@ def test_train_writes_weights_reports_and_plots(tiny_run: Path):
     assert run["split"]["real_only_sources"] == ["utkface"]  # self-blended fakes stand in
     assert "auc_jpeg_table_only" in run["jpeg_shortcut"]
     assert "| all |" in (run_dir / "report.md").read_text()
+
+
+def test_the_better_of_best_epoch_and_weight_average_is_kept(tiny_run: Path):
+    student = json.loads((tiny_run / "run" / "run.json").read_text())["student"]
+    history = json.loads((tiny_run / "run" / "student_history.json").read_text())
+    average = student["weight_average"]
+    assert average["averaged_epochs"] == 2 and len(history) == 2
+    best_epoch = max(h["val_auc"] for h in history)
+    assert average["kept_average"] == (average["averaged_val_auc"] > best_epoch)
+    kept = average["averaged_val_auc"] if average["kept_average"] else best_epoch
+    assert student["metrics"]["all"]["auc"] == pytest.approx(kept, abs=1e-6)
 
 
 def test_optimize_exports_a_model_the_runtime_loads(tiny_run: Path, sample_images):

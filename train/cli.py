@@ -19,6 +19,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sbi-only", action="store_true",
                    help="train without the real fakes: every fake is self-blended from the real crops")
     p.add_argument("--augment", choices=("strong", "light"), default="strong", help="augmentation strength")
+    p.add_argument("--average-last", type=int, default=0, metavar="N",
+                   help="also average the weights of the last N epochs (no early stopping then)")
     p.add_argument("--val-fraction", type=float, default=0.2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--teacher", action="store_true", help="also train the teacher (for `eyegrad optimize`)")

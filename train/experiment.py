@@ -23,7 +23,8 @@ from .shortcuts import crop_scorer, jpeg_shortcut_report
 
 def config_from(args: argparse.Namespace, epochs: int) -> TrainConfig:
     return TrainConfig(epochs=epochs, batch_size=args.batch_size, learning_rate=args.lr,
-                       sbi_rate=args.sbi_rate, seed=args.seed, augment=getattr(args, "augment", "strong"))
+                       sbi_rate=args.sbi_rate, seed=args.seed, augment=getattr(args, "augment", "strong"),
+                       average_last=getattr(args, "average_last", 0))
 
 
 def leave_one_source_out(args: argparse.Namespace, roots, log) -> Dict[str, Dict]:
@@ -85,6 +86,9 @@ def train_and_report(args: argparse.Namespace) -> Dict:
         model.save_weights(str(out / f"{role}.weights.h5"))
         histories[role], preds[role], models[role] = hist, pred, model
         run[role] = {**model_size(model), "metrics": per_source(data.val, pred), "epochs_run": len(hist)}
+        if "averaged_epochs" in hist[-1]:
+            run[role]["weight_average"] = {k: hist[-1][k] for k in ("averaged_epochs", "averaged_val_auc",
+                                                                    "kept_average")}
         log(markdown_table(run[role]["metrics"]))
     plot_history(histories, out / "training_curves.png")
     plot_roc(data.val.labels, preds, out / "roc.png")

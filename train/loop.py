@@ -27,6 +27,8 @@ class TrainConfig(NamedTuple):
     label_smoothing: float = 0.0
     seed: int = 0
     augment: str = "strong"
+    #: average the weights of the last N epochs (0: off); the average is kept if it scores better
+    average_last: int = 0
 
 
 def seed_everything(seed: int) -> None:
@@ -44,19 +46,27 @@ def distribution_strategy() -> "tf.distribute.Strategy":
 
 
 class BestAUC(keras.callbacks.Callback):
-    """Validation ROC-AUC each epoch; keeps the best weights and stops after ``patience``."""
+    """Validation ROC-AUC each epoch; keeps the best weights and stops after ``patience``.
+
+    With ``average_last`` the weights of the last N epochs are also averaged (stochastic
+    weight averaging); early stopping is then off, since the average needs the end of the
+    learning-rate schedule, and the average replaces the best epoch if it scores higher."""
 
     def __init__(self, val_x: np.ndarray, val_y: np.ndarray, patience: int, log: Callable[[str], None],
-                 restore_best: bool = True) -> None:
+                 restore_best: bool = True, average_last: int = 0) -> None:
         super().__init__()
         self.val_x, self.val_y, self.patience, self.log = val_x, val_y, patience, log
-        self.restore_best = restore_best
+        self.restore_best, self.average_last = restore_best, average_last
         self.best, self.best_epoch, self.best_weights = -np.inf, -1, None
         self.history: List[Dict] = []
+        self.weight_sum: Optional[List[np.ndarray]] = None
+        self.averaged_epochs = 0
+
+    def val_auc(self) -> float:
+        return roc_auc(self.val_y, self.model.predict(self.val_x, batch_size=256, verbose=0).reshape(-1))
 
     def on_epoch_end(self, epoch: int, logs: Optional[Dict] = None) -> None:
-        pred = self.model.predict(self.val_x, batch_size=256, verbose=0).reshape(-1)
-        auc = roc_auc(self.val_y, pred)
+        auc = self.val_auc()
         row = {"epoch": epoch + 1, "val_auc": auc, **{k: float(v) for k, v in (logs or {}).items()}}
         self.history.append(row)
         if logs is not None:
@@ -66,10 +76,24 @@ class BestAUC(keras.callbacks.Callback):
             self.best, self.best_epoch, self.best_weights = auc, epoch, self.model.get_weights()
             mark = " *"
         self.log(f"epoch {epoch + 1}: loss {row.get('loss', float('nan')):.4f} val_auc {auc:.4f}{mark}")
-        if epoch - self.best_epoch >= self.patience:
+        if self.average_last and epoch >= self.params["epochs"] - self.average_last:
+            weights = self.model.get_weights()
+            self.weight_sum = weights if self.weight_sum is None else [a + w for a, w in zip(self.weight_sum, weights)]
+            self.averaged_epochs += 1
+        elif epoch - self.best_epoch >= self.patience and not self.average_last:
             self.model.stop_training = True
 
     def on_train_end(self, logs: Optional[Dict] = None) -> None:
+        if self.weight_sum is not None:
+            self.model.set_weights([w / self.averaged_epochs for w in self.weight_sum])
+            auc = self.val_auc()
+            better = auc > self.best
+            self.log(f"weights averaged over the last {self.averaged_epochs} epochs: val_auc "
+                     f"{auc:.4f} ({'kept' if better else 'best epoch kept'})")
+            self.history[-1].update(averaged_epochs=self.averaged_epochs, averaged_val_auc=auc,
+                                    kept_average=bool(better))
+            if better:
+                self.best, self.best_epoch, self.best_weights = auc, -1, self.model.get_weights()
         if self.restore_best and self.best_weights is not None:
             self.model.set_weights(self.best_weights)
 
@@ -87,7 +111,7 @@ def train_model(model: keras.Model, seq: keras.utils.Sequence, val_x, val_y: np.
     """Compile and fit an already built model; keeps the weights of the best validation AUC
     (or the last ones with ``restore_best=False``, e.g. when pruning must end at its target)."""
     compile_model(model, cfg, len(seq))
-    best = BestAUC(val_x, val_y, cfg.patience, log, restore_best)
+    best = BestAUC(val_x, val_y, cfg.patience, log, restore_best, cfg.average_last)
     out_dir.mkdir(parents=True, exist_ok=True)
     callbacks = [best, keras.callbacks.TensorBoard(log_dir=str(out_dir / "tensorboard" / model.name),
                                                    write_graph=False), *extra_callbacks]
