@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from edge_runtime import Detector
@@ -43,6 +44,25 @@ def test_the_better_of_best_epoch_and_weight_average_is_kept(tiny_run: Path):
     assert average["kept_average"] == (average["averaged_val_auc"] > best_epoch)
     kept = average["averaged_val_auc"] if average["kept_average"] else best_epoch
     assert student["metrics"]["all"]["auc"] == pytest.approx(kept, abs=1e-6)
+
+
+def test_warm_start_loads_the_layers_that_match_and_leaves_the_rest(tiny_run: Path):
+    from train.loop import warm_start
+    from train.models import build_student, build_teacher
+
+    weights = tiny_run / "run" / "student.weights.h5"
+    trained = build_student((48, 128, 3))
+    trained.load_weights(str(weights))
+    student, teacher = build_student((48, 128, 3)), build_teacher((48, 128, 3))
+    fresh = [w.copy() for w in teacher.get_weights()]
+    lines = []
+    warm_start(student, weights, lines.append)
+    warm_start(teacher, weights, lines.append)  # every layer is wider: nothing fits, nothing raises
+    n = len(student.get_weights())
+    assert lines == [f"warm start from {weights}: {n} of {n} weight arrays loaded",
+                     f"warm start from {weights}: 0 of {len(fresh)} weight arrays loaded"]
+    assert all(np.array_equal(a, b) for a, b in zip(student.get_weights(), trained.get_weights()))
+    assert all(np.array_equal(a, b) for a, b in zip(teacher.get_weights(), fresh))
 
 
 def test_optimize_exports_a_model_the_runtime_loads(tiny_run: Path, sample_images):

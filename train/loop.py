@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import random
+import warnings
 from pathlib import Path
 from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
@@ -120,6 +121,17 @@ def train_model(model: keras.Model, seq: keras.utils.Sequence, val_x, val_y: np.
     return best.history
 
 
+def warm_start(model: keras.Model, weights: Path, log: Callable[[str], None] = print) -> None:
+    """Load the layers of ``weights`` (.h5) that match ``model``'s by name and shape, so a run
+    can continue from an earlier architecture; the others keep their fresh initialisation."""
+    before = [w.copy() for w in model.get_weights()]
+    with warnings.catch_warnings():  # one line below says what was loaded
+        warnings.simplefilter("ignore", UserWarning)
+        model.load_weights(str(weights), by_name=True, skip_mismatch=True)
+    loaded = sum(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    log(f"warm start from {weights}: {loaded} of {len(before)} weight arrays loaded")
+
+
 def fit(builder: Callable[[Tuple[int, int, int]], keras.Model], band: BandGeometry, train: CropSet,
         val: CropSet, cfg: TrainConfig, out_dir: Path, real_only_sources=(),
         log: Callable[[str], None] = print, init_weights: Optional[Path] = None
@@ -134,7 +146,7 @@ def fit(builder: Callable[[Tuple[int, int, int]], keras.Model], band: BandGeomet
     with strategy.scope():
         model = builder((band.height, band.width, 3))
         if init_weights is not None:
-            model.load_weights(str(init_weights))
+            warm_start(model, init_weights, log)
     history = train_model(model, seq, val_x, val.labels, cfg, out_dir, log)
     pred = model.predict(val_x, batch_size=256, verbose=0).reshape(-1) if len(val_x) else np.zeros(0)
     return model, history, pred
