@@ -12,6 +12,7 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
+from edge_runtime.errors import EyegradError
 from edge_runtime.features import STUDENT_GEOMETRY
 from edge_runtime.metrics import binary_report
 from train.augment import AUGMENT_PRESETS
@@ -112,6 +113,13 @@ class Optimizer:
         return row
 
 
+def check_size(variant: str, size: int) -> None:
+    """A one-line error when an int8 export (with its metadata) exceeds MAX_MODEL_BYTES."""
+    if size > MAX_MODEL_BYTES:
+        raise EyegradError(f"{variant} is {size} bytes, over the {MAX_MODEL_BYTES} byte limit "
+                           f"of the shipped model: make the student smaller (train/models.py)")
+
+
 def optimize(run_dir: Path, out: Path, variants_dir: Path, sparsities: Sequence[float] = (0.5, 0.7),
              distill_epochs: int = 0, prune_epochs: int = 4, qat_epochs: int = 3, workers: int = 0,
              target_precision: float = 0.95, log=print) -> List[Dict]:
@@ -133,6 +141,7 @@ def optimize(run_dir: Path, out: Path, variants_dir: Path, sparsities: Sequence[
     candidates = [opt.tflite_variant(f"{base_name} float16", best, "float16", best.count_params(), 0.0),
                   opt.tflite_variant(f"{base_name} dynamic-range", best, "dynamic", best.count_params(), 0.0),
                   opt.tflite_variant(f"{base_name} PTQ int8", best, "int8", best.count_params(), 0.0)]
+    check_size(candidates[-1]["variant"], candidates[-1]["size_bytes"])  # all int8 variants are this size
     qat = opt.qat(best, qat_epochs, preserve_sparsity=False)
     candidates.append(opt.tflite_variant(f"{base_name} QAT int8", qat, "int8", best.count_params(), 0.0))
     for s in sparsities:
@@ -145,7 +154,7 @@ def optimize(run_dir: Path, out: Path, variants_dir: Path, sparsities: Sequence[
         candidates.append(opt.tflite_variant(f"pruned {int(s * 100)}% QAT int8", pqat, "int8",
                                              pruned.count_params(), sp))
     rows.extend(candidates)
-    int8 = [c for c in candidates if "int8" in c["variant"] and c["size_bytes"] <= MAX_MODEL_BYTES]
+    int8 = [c for c in candidates if "int8" in c["variant"]]
     final = max(int8, key=lambda c: (round(c["auc"], 3), c["accuracy"]))
     log(f"final: {final['variant']}")
     final_bytes = export_final(opt, final, out, target_precision, rows)
@@ -170,6 +179,7 @@ def export_final(opt: Optimizer, final: Dict, out: Path, target_precision: float
     meta = model_metadata(STUDENT_GEOMETRY, threshold, band, final["variant"], metrics, opt.run, teacher,
                           final["sparsity"], input_quantization={"dtype": "int8"})
     data = embed_metadata(final["raw"], meta)
+    check_size(final["variant"], len(data))
     ops = set(builtin_op_names(data))
     if any(o.startswith("CUSTOM") for o in ops) or "FLEX" in " ".join(ops):
         raise RuntimeError(f"export has non-builtin ops: {sorted(ops)}")

@@ -17,6 +17,7 @@ import pytest
 from edge_runtime.cli import main
 from edge_runtime.decode import decode_image
 from edge_runtime.detector import Detector
+from edge_runtime.errors import EyegradError
 from edge_runtime.faces import FaceFinder
 from edge_runtime.features import FEATURE_VERSION, STUDENT_GEOMETRY, eye_features
 from edge_runtime.model import EyeModel, interpreter_class
@@ -26,6 +27,7 @@ from optimize.calibrate import balanced_threshold, uncertain_band
 from optimize.distill import Distiller
 from optimize.export import builtin_op_names, convert, embed_metadata, schema
 from optimize.metadata import model_metadata
+from optimize.pipeline import check_size
 from optimize.prune import UpdatePruningStep, prunable_copy, sparsity_of, strip
 from optimize.qat import quantize_aware_copy
 from train.models import build_student, eye_band_cnn
@@ -41,7 +43,7 @@ RUN = {"data": ["examples"], "command": "pytest tests/test_optimize.py", "split"
 def tiny(seed: int = 0, name: str = "tiny") -> keras.Model:
     """A student-like CNN (same layers and input) with a few hundred weights."""
     keras.utils.set_random_seed(seed)
-    return eye_band_cnn(SHAPE, (4, 8, 8, 8), 8, 0.0, name)
+    return eye_band_cnn(SHAPE, (4, 8, 8, 8, 8), 8, 0.0, name)
 
 
 def compiled(model: keras.Model, lr: float = 1e-2) -> keras.Model:
@@ -160,9 +162,18 @@ def test_int8_export_has_int8_io_and_builtin_ops_only(tiny_int8, trained):
         convert(trained, "int4")
 
 
-def test_the_full_student_exports_within_64_kib(jittered):
+def test_the_full_student_exports_within_64_kib_with_a_real_models_metadata(jittered):
     keras.utils.set_random_seed(0)
-    assert_deployable(convert(build_student(SHAPE), "int8", jittered[0][:8]))
+    raw = convert(build_student(SHAPE), "int8", jittered[0][:8])
+    shipped = EyeModel().metadata  # the shipped model: real metadata, real size
+    assert_deployable(embed_metadata(raw, shipped))
+
+
+def test_an_export_over_the_size_limit_is_a_one_line_error():
+    check_size("student PTQ int8", MAX_MODEL_BYTES)
+    with pytest.raises(EyegradError, match="student PTQ int8 is 65537 bytes, over the 65536 byte limit") as err:
+        check_size("student PTQ int8", MAX_MODEL_BYTES + 1)
+    assert "\n" not in str(err.value)
 
 
 def test_metadata_round_trips_through_eyegrad_info(tiny_int8, tmp_path, capsys):
