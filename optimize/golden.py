@@ -34,7 +34,7 @@ import numpy as np
 from edge_runtime.decode import decode_image
 from edge_runtime.errors import EyegradError
 from edge_runtime.faces import FaceFinder
-from edge_runtime.features import CHANNELS, FEATURE_CLIP, FEATURE_SCALE, SUPERSAMPLE, eye_centers, eye_features, face_band
+from edge_runtime.features import CHANNELS, FEATURE_CLIP, FEATURE_SCALE, SUPERSAMPLE, band_features, eye_centers, face_band
 from edge_runtime.model import DEFAULT_MODEL, EyeModel
 from edge_runtime.results import verdict_for
 
@@ -64,8 +64,8 @@ def golden_entry(model: EyeModel, finder: FaceFinder, image: Path, out_dir: Path
         raise EyegradError(f"{image}: no face found; golden images need one")
     face = faces[0]
     left, right = eye_centers(face)
-    band = face_band(gray, face, model.geometry)  # what eye_features starts from, for the record
-    features = eye_features(gray, face, model.geometry)
+    band = face_band(gray, face, model.geometry)
+    features = band_features(band)  # = eye_features(gray, face, model.geometry), from the band written below
     p_fake = model.predict_one(features)
     raw = model.interpreter.get_tensor(model.interpreter.get_output_details()[0]["index"])
     stem = image.stem
