@@ -29,7 +29,7 @@ from .export import builtin_op_names, convert, embed_metadata
 from .metadata import model_metadata
 from .prune import UpdatePruningStep, prunable_copy, sparsity_of, strip
 from .qat import quantize_aware_copy
-from .variants import measure_keras, measure_tflite
+from .variants import ensemble_row, measure_keras, measure_tflite
 
 TABLE_COLUMNS = ("params", "sparsity", "size_bytes", "gzip_bytes", "accuracy", "auc", "invoke_ms_1thread")
 MAX_MODEL_BYTES = 64 * 1024
@@ -76,11 +76,14 @@ class Optimizer:
                               self.cfg.sbi_rate, self.data.real_only_sources, self.cfg.seed,
                               AUGMENT_PRESETS[self.cfg.augment])
 
-    def distill(self, epochs: int, temperature: float = 3.0, alpha: float = 0.5):
-        """A fresh student trained on hard labels and the teacher's soft targets."""
+    def distill(self, epochs: int, alpha: float = 0.5, temperature: float = 3.0):
+        """The trained student, fine-tuned ``epochs`` more on the hard labels (weight ``alpha``)
+        and the teacher's soft targets. ``alpha=1`` is the same fine-tune without the teacher:
+        the control that tells the teacher's share of a gain from that of the extra epochs.
+        The soft targets are the ensemble of the teacher and the trained student (frozen)."""
         seed_everything(self.cfg.seed)
-        student = build_student((STUDENT_GEOMETRY.height, STUDENT_GEOMETRY.width, 3))
-        distiller = Distiller(student, self.teacher, temperature, alpha)
+        student = copy_of(self.student)
+        distiller = Distiller(student, self.teacher, temperature, alpha, band_teacher=copy_of(self.student))
         train_model(distiller, self.sequence([STUDENT_GEOMETRY, TEACHER_GEOMETRY]), self.val_x, self.val_y,
                     self.cfg._replace(epochs=epochs), self.run_dir / "optimize", self.log)
         return student
@@ -130,13 +133,18 @@ def optimize(run_dir: Path, out: Path, variants_dir: Path, sparsities: Sequence[
         teacher_views = [plain_batch(opt.data.val, CONTEXT_GEOMETRY, TEACHER_GEOMETRY, m) for m in (False, True)]
         rows.append(measure_keras("teacher fp32", opt.teacher, teacher_views, opt.val_y))
     rows.append(measure_keras("student fp32", opt.student, opt.val_views, opt.val_y))
-    best = opt.student
+    fp32 = {"student": (opt.student, rows[-1])}
     if opt.teacher is not None:
-        distilled = opt.distill(distill_epochs or opt.cfg.epochs)
-        rows.append(measure_keras("distilled fp32", distilled, opt.val_views, opt.val_y))
-        if rows[-1]["auc"] > rows[-2]["auc"]:
-            best = distilled
-    base_name = "distilled" if best is not opt.student else "student"
+        rows.append(ensemble_row("teacher + student (soft targets)", rows[-2:], opt.val_y))
+        epochs = distill_epochs or opt.cfg.epochs
+        for name, alpha in (("continued", 1.0), ("distilled", 0.5)):
+            model = opt.distill(epochs, alpha)
+            rows.append(measure_keras(f"{name} fp32", model, opt.val_views, opt.val_y))
+            fp32[name] = (model, rows[-1])
+    base_name = max(fp32, key=lambda name: fp32[name][1]["auc"])
+    best = fp32[base_name][0]
+    (opt.run_dir / "optimize").mkdir(exist_ok=True)
+    best.save_weights(str(opt.run_dir / "optimize" / f"{base_name}.weights.h5"))  # to train on from it
     log(f"best fp32 student: {base_name}")
     candidates = [opt.tflite_variant(f"{base_name} float16", best, "float16", best.count_params(), 0.0),
                   opt.tflite_variant(f"{base_name} dynamic-range", best, "dynamic", best.count_params(), 0.0),

@@ -44,3 +44,12 @@ def measure_keras(name: str, model, val_views: List[np.ndarray], val_y: np.ndarr
     return {"variant": name, "format": "keras fp32", "params": int(model.count_params()),
             "sparsity": round(sparsity, 3), "size_bytes": None, "gzip_bytes": None,
             "accuracy": report["accuracy"], "auc": report["auc"], "invoke_ms_1thread": None, "pred": pred}
+
+
+def ensemble_row(name: str, members: List[Dict], val_y: np.ndarray) -> Dict:
+    """A row for the mean logit of fp32 rows' predictions (what a distiller's teachers agree on)."""
+    p = np.clip(np.stack([m["pred"] for m in members]), 1e-6, 1 - 1e-6)
+    pred = 1.0 / (1.0 + np.exp(-np.mean(np.log(p) - np.log1p(-p), axis=0)))
+    report = binary_report(val_y, pred)
+    return {**members[0], "variant": name, "params": sum(m["params"] for m in members),
+            "accuracy": report["accuracy"], "auc": report["auc"], "pred": pred}

@@ -30,6 +30,7 @@ from optimize.metadata import model_metadata
 from optimize.pipeline import check_size
 from optimize.prune import UpdatePruningStep, prunable_copy, sparsity_of, strip
 from optimize.qat import quantize_aware_copy
+from optimize.variants import ensemble_row
 from train.models import build_student, eye_band_cnn
 from train.tf import keras
 
@@ -244,6 +245,22 @@ def test_distillation_trains_only_the_student(random_data):
     np.testing.assert_allclose(distiller.predict(x[:4], verbose=0), student.predict(x[:4], verbose=0))
 
 
+def test_two_teachers_give_their_mean_logit_and_stay_frozen(random_data):
+    student, teacher, band_teacher = tiny(2, "student"), tiny(3, "teacher"), tiny(4, "band_teacher")
+    before = [m.get_weights() for m in (teacher, band_teacher)]
+    distiller = Distiller(student, teacher, temperature=2.0, alpha=0.5, band_teacher=band_teacher)
+    x, y = random_data
+    x_teacher = np.ascontiguousarray(x[:, :, ::-1])  # the teachers read different inputs
+    logit = lambda p: np.log(p) - np.log1p(-p)  # noqa: E731
+    expected = 1 / (1 + np.exp(-(logit(teacher.predict(x_teacher[:8], verbose=0))
+                                 + logit(band_teacher.predict(x[:8], verbose=0))) / 4.0))
+    np.testing.assert_allclose(distiller.soft_targets(x[:8], x_teacher[:8]).numpy(), expected, rtol=1e-4, atol=1e-6)
+    distiller.compile(optimizer=keras.optimizers.Adam(1e-2))
+    distiller.fit([x, x_teacher], y, sample_weight=np.ones_like(y), batch_size=16, epochs=1, verbose=0)
+    for model, weights in zip((teacher, band_teacher), before):
+        assert all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights()))
+
+
 def toy_scores(seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
     """Reals mostly low, fakes mostly high, a mixed zone around 0.6."""
     rng = np.random.default_rng(seed)
@@ -273,3 +290,12 @@ def test_calibration_on_separable_scores_needs_no_band():
     band = uncertain_band(labels, scores, threshold, target_precision=0.99)
     assert band["uncertain_band"] == [threshold, threshold]
     assert band["precision_fake_outside"] == 1.0 and band["precision_real_outside"] == 1.0
+
+
+def test_the_teachers_ensemble_row_averages_logits():
+    labels = np.array([0, 0, 1, 1])
+    rows = [{"variant": "a", "params": 3, "pred": np.array([0.2, 0.8, 0.8, 0.9])},
+            {"variant": "b", "params": 4, "pred": np.array([0.5, 0.1, 0.5, 0.6])}]
+    row = ensemble_row("a + b", rows, labels)
+    np.testing.assert_allclose(row["pred"][[1, 2]], [0.4, 2 / 3])  # odds 4 and 1/9 -> 2/3, 4 and 1 -> 2
+    assert row["params"] == 7 and row["auc"] == 1.0

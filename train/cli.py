@@ -28,6 +28,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-student", action="store_true", help="train the teacher only (with --teacher)")
     p.add_argument("--init", type=Path, default=None, metavar="WEIGHTS",
                    help="start the student from these weights (e.g. runs/main/student.weights.h5) to train on")
+    p.add_argument("--teacher-init", type=Path, default=None, metavar="WEIGHTS",
+                   help="start the teacher from these weights (any model of its widths: the band size may differ)")
     p.add_argument("--loso", action="store_true", help="also run the leave-one-source-out table")
     p.add_argument("--loso-epochs", type=int, default=12)
     p.add_argument("--loso-only", action="store_true", help="only the leave-one-source-out table")

@@ -80,7 +80,7 @@ def train_and_report(args: argparse.Namespace) -> Dict:
     for role, builder, band in roles:
         log(f"=== {role}: {model_size(builder((band.height, band.width, 3)))}")
         epochs = (getattr(args, "teacher_epochs", None) or args.epochs) if role == "teacher" else args.epochs
-        init = getattr(args, "init", None) if role == "student" else None
+        init = getattr(args, "init" if role == "student" else "teacher_init", None)
         model, hist, pred = fit(builder, band, data.train, data.val, cfg._replace(epochs=epochs), out,
                                 data.real_only_sources, log, init)
         model.save_weights(str(out / f"{role}.weights.h5"))
