@@ -30,6 +30,11 @@ class Distiller(keras.Model):
         self.temperature, self.alpha = temperature, alpha
         self.hard_loss = keras.losses.BinaryCrossentropy(label_smoothing=label_smoothing)
         self.soft_loss = keras.losses.BinaryCrossentropy()
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker]  # reset at every epoch: the epoch's loss is its batches' mean
 
     def call(self, inputs, training=False):
         return self.student(inputs[0] if isinstance(inputs, (list, tuple)) else inputs, training=training)
@@ -53,4 +58,5 @@ class Distiller(keras.Model):
                     + (1 - self.alpha) * t * t * self.soft_loss(soft_target, soft_pred, sample_weight=w))
         grads = tape.gradient(loss, self.student.trainable_variables)
         self.optimizer.apply_gradients(zip(grads, self.student.trainable_variables))
-        return {"loss": loss}
+        self.loss_tracker.update_state(loss)
+        return {"loss": self.loss_tracker.result()}

@@ -238,8 +238,11 @@ def test_distillation_trains_only_the_student(random_data):
     distiller = Distiller(student, teacher, temperature=3.0, alpha=0.5)
     distiller.compile(optimizer=keras.optimizers.Adam(1e-2))
     x, y = random_data
-    hist = distiller.fit([x, x], y, sample_weight=np.ones_like(y), batch_size=16, epochs=1, verbose=0)
+    hist = distiller.fit([x, x], y, sample_weight=np.ones_like(y), batch_size=16, epochs=2, verbose=0)
     assert np.isfinite(hist.history["loss"]).all()
+    # the epoch's loss is the mean over its 3 batches (reset every epoch), not the last batch's
+    assert float(distiller.loss_tracker.count) == 3
+    assert hist.history["loss"][-1] == pytest.approx(float(distiller.loss_tracker.result()))
     assert all(np.array_equal(a, b) for a, b in zip(before_t, teacher.get_weights()))
     assert any(not np.array_equal(a, b) for a, b in zip(before_s, student.get_weights()))
     np.testing.assert_allclose(distiller.predict(x[:4], verbose=0), student.predict(x[:4], verbose=0))
