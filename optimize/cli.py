@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from edge_runtime.errors import EyegradError
@@ -12,6 +13,11 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="models/eyegrad.tflite", help="the exported model")
     p.add_argument("--variants-dir", default="models/variants", help="every variant's .tflite and the table")
     p.add_argument("--sparsity", type=float, nargs="+", default=[0.5, 0.7], help="pruning targets")
+    p.add_argument("--teacher", type=Path, default=None, metavar="RUN",
+                   help="distill from this training run's teacher (same data and split; default: --run's own)")
+    p.add_argument("--student", type=Path, default=None, metavar="WEIGHTS",
+                   help="start from these student weights (default: RUN/student.weights.h5), e.g. an earlier "
+                        "optimize run's RUN/optimize/distilled.weights.h5")
     p.add_argument("--distill-epochs", type=int, default=0, help="default: the run's student epochs")
     p.add_argument("--prune-epochs", type=int, default=4)
     p.add_argument("--qat-epochs", type=int, default=3)
@@ -23,8 +29,11 @@ def configure(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if not (Path(args.run) / "run.json").exists():
         raise EyegradError(f"{args.run} is not a training run (no run.json): run `eyegrad train` first")
+    if args.student is not None and not Path(args.student).is_file():
+        raise EyegradError(f"no such student weights file: {args.student}")
     from .pipeline import optimize  # TensorFlow is imported only here
 
     optimize(Path(args.run), Path(args.out), Path(args.variants_dir), args.sparsity, args.distill_epochs,
-             args.prune_epochs, args.qat_epochs, args.workers, args.target_precision)
+             args.prune_epochs, args.qat_epochs, args.workers, args.target_precision, teacher_run=args.teacher,
+             student_weights=args.student, command=" ".join(["eyegrad"] + sys.argv[1:]))
     return 0

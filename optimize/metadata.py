@@ -9,7 +9,7 @@ from edge_runtime.features import CHANNELS, FEATURE_CLIP, FEATURE_SCALE, FEATURE
 
 def model_metadata(geometry: BandGeometry, threshold: float, band: Dict, variant: str,
                    metrics: Dict, run: Dict, teacher: Optional[Dict] = None, sparsity: float = 0.0,
-                   input_quantization: Optional[Dict] = None) -> Dict:
+                   input_quantization: Optional[Dict] = None, optimize_command: Optional[str] = None) -> Dict:
     """Everything a runtime or an app needs to use the model, and how it was made."""
     return {
         "name": "eyegrad",
@@ -37,6 +37,7 @@ def model_metadata(geometry: BandGeometry, threshold: float, band: Dict, variant
         "training": {"data": run.get("data"), "command": run.get("command"), "split": run.get("split"),
                      "date": run.get("date")},
         "teacher": teacher,
+        "optimize_command": optimize_command,
         "sparsity": sparsity,
         "created": time.strftime("%Y-%m-%d"),
     }

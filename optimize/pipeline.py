@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
 from edge_runtime.errors import EyegradError
-from edge_runtime.features import STUDENT_GEOMETRY
+from edge_runtime.features import STUDENT_GEOMETRY, BandGeometry
 from edge_runtime.metrics import binary_report
 from train.augment import AUGMENT_PRESETS
 from train.cache import CONTEXT_GEOMETRY, DEFAULT_CACHE
@@ -47,12 +47,28 @@ def copy_of(model, builder=build_student, band=STUDENT_GEOMETRY):
     return fresh
 
 
+def same_split_run(run_dir: Path, run: Dict) -> Dict:
+    """The run.json of ``run_dir``, which must have trained on the same data and split as ``run``
+    (a teacher trained on the student's validation images would leak them into its scores)."""
+    path = Path(run_dir) / "run.json"
+    if not path.exists():
+        raise EyegradError(f"{run_dir} is not a training run (no run.json)")
+    other = json.loads(path.read_text())
+    if other.get("split") != run.get("split") or other.get("data") != run.get("data"):
+        raise EyegradError(f"{run_dir} trained on other data or another split than the student's run: "
+                           "its teacher would have seen the student's validation images")
+    return other
+
+
 class Optimizer:
     """Holds a training run's data and models while the variants are made and measured."""
 
-    def __init__(self, run_dir: Path, workers: int = 0, log=print) -> None:
+    def __init__(self, run_dir: Path, workers: int = 0, log=print, teacher_run: Optional[Path] = None,
+                 student_weights: Optional[Path] = None) -> None:
         self.run_dir, self.log = Path(run_dir), log
         self.run = json.loads((self.run_dir / "run.json").read_text())
+        self.teacher_run = Path(teacher_run or run_dir)
+        self.teacher_run_info = same_split_run(self.teacher_run, self.run)
         a = self.run["args"]
         self.data = prepare([Path(p) for p in self.run["data"]], a["val_fraction"], a["seed"], a.get("limit"),
                             Path(a["cache"]) if a.get("cache") not in (None, "None") else DEFAULT_CACHE, workers,
@@ -65,11 +81,15 @@ class Optimizer:
         self.val_y = self.data.val.labels
         self.rep = representative(self.data)
         self.student = build_student((STUDENT_GEOMETRY.height, STUDENT_GEOMETRY.width, 3))
-        self.student.load_weights(str(self.run_dir / "student.weights.h5"))
+        self.student_weights = Path(student_weights or self.run_dir / "student.weights.h5")
+        self.student.load_weights(str(self.student_weights))
         self.teacher = None
-        if (self.run_dir / "teacher.weights.h5").exists():
-            self.teacher = build_teacher((TEACHER_GEOMETRY.height, TEACHER_GEOMETRY.width, 3))
-            self.teacher.load_weights(str(self.run_dir / "teacher.weights.h5"))
+        # the band the teacher was trained on (older runs used another context)
+        self.teacher_geometry = BandGeometry.from_dict(self.teacher_run_info.get("teacher_geometry",
+                                                                                 TEACHER_GEOMETRY.to_dict()))
+        if (self.teacher_run / "teacher.weights.h5").exists():
+            self.teacher = build_teacher((self.teacher_geometry.height, self.teacher_geometry.width, 3))
+            self.teacher.load_weights(str(self.teacher_run / "teacher.weights.h5"))
 
     def sequence(self, bands: Sequence = (STUDENT_GEOMETRY,)) -> AugmentedBands:
         return AugmentedBands(self.data.train, CONTEXT_GEOMETRY, list(bands), self.cfg.batch_size,
@@ -84,7 +104,7 @@ class Optimizer:
         seed_everything(self.cfg.seed)
         student = copy_of(self.student)
         distiller = Distiller(student, self.teacher, temperature, alpha, band_teacher=copy_of(self.student))
-        train_model(distiller, self.sequence([STUDENT_GEOMETRY, TEACHER_GEOMETRY]), self.val_x, self.val_y,
+        train_model(distiller, self.sequence([STUDENT_GEOMETRY, self.teacher_geometry]), self.val_x, self.val_y,
                     self.cfg._replace(epochs=epochs), self.run_dir / "optimize", self.log)
         return student
 
@@ -125,12 +145,13 @@ def check_size(variant: str, size: int) -> None:
 
 def optimize(run_dir: Path, out: Path, variants_dir: Path, sparsities: Sequence[float] = (0.5, 0.7),
              distill_epochs: int = 0, prune_epochs: int = 4, qat_epochs: int = 3, workers: int = 0,
-             target_precision: float = 0.95, log=print) -> List[Dict]:
+             target_precision: float = 0.95, log=print, teacher_run: Optional[Path] = None,
+             student_weights: Optional[Path] = None, command: Optional[str] = None) -> List[Dict]:
     """Make, measure and export every variant; returns the table rows."""
-    opt = Optimizer(run_dir, workers, log)
+    opt = Optimizer(run_dir, workers, log, teacher_run, student_weights)
     rows = []
     if opt.teacher is not None:
-        teacher_views = [plain_batch(opt.data.val, CONTEXT_GEOMETRY, TEACHER_GEOMETRY, m) for m in (False, True)]
+        teacher_views = [plain_batch(opt.data.val, CONTEXT_GEOMETRY, opt.teacher_geometry, m) for m in (False, True)]
         rows.append(measure_keras("teacher fp32", opt.teacher, teacher_views, opt.val_y))
     rows.append(measure_keras("student fp32", opt.student, opt.val_views, opt.val_y))
     fp32 = {"student": (opt.student, rows[-1])}
@@ -165,7 +186,7 @@ def optimize(run_dir: Path, out: Path, variants_dir: Path, sparsities: Sequence[
     int8 = [c for c in candidates if "int8" in c["variant"]]
     final = max(int8, key=lambda c: (round(c["auc"], 3), c["accuracy"]))
     log(f"final: {final['variant']}")
-    final_bytes = export_final(opt, final, out, target_precision, rows)
+    final_bytes = export_final(opt, final, out, target_precision, command)
     final_row = {k: v for k, v in final.items() if k != "raw"}
     rows.append({**final_row, "variant": f"final ({final['variant']})", "size_bytes": len(final_bytes),
                  "file": os.path.relpath(out, variants_dir)})
@@ -173,7 +194,8 @@ def optimize(run_dir: Path, out: Path, variants_dir: Path, sparsities: Sequence[
     return rows
 
 
-def export_final(opt: Optimizer, final: Dict, out: Path, target_precision: float, rows: List[Dict]) -> bytes:
+def export_final(opt: Optimizer, final: Dict, out: Path, target_precision: float,
+                 command: Optional[str] = None) -> bytes:
     """Calibrate the threshold and uncertain band on validation and write the shipped model."""
     pred = final["pred"]
     threshold = balanced_threshold(opt.val_y, pred)
@@ -182,10 +204,10 @@ def export_final(opt: Optimizer, final: Dict, out: Path, target_precision: float
                "validation_per_source": {src: binary_report(opt.val_y[m], pred[m], threshold)
                                          for src in sorted(set(opt.data.val.sources))
                                          for m in [opt.data.val.sources == src]}}
-    teacher = {"params": int(opt.teacher.count_params()), "geometry": TEACHER_GEOMETRY.to_dict()} \
-        if opt.teacher is not None else None
+    teacher = {"params": int(opt.teacher.count_params()), "geometry": opt.teacher_geometry.to_dict(),
+               "command": opt.teacher_run_info.get("command")} if opt.teacher is not None else None
     meta = model_metadata(STUDENT_GEOMETRY, threshold, band, final["variant"], metrics, opt.run, teacher,
-                          final["sparsity"], input_quantization={"dtype": "int8"})
+                          final["sparsity"], input_quantization={"dtype": "int8"}, optimize_command=command)
     data = embed_metadata(final["raw"], meta)
     check_size(final["variant"], len(data))
     ops = set(builtin_op_names(data))

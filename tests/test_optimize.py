@@ -27,7 +27,7 @@ from optimize.calibrate import balanced_threshold, uncertain_band
 from optimize.distill import Distiller
 from optimize.export import builtin_op_names, convert, embed_metadata, schema
 from optimize.metadata import model_metadata
-from optimize.pipeline import check_size
+from optimize.pipeline import check_size, same_split_run
 from optimize.prune import UpdatePruningStep, prunable_copy, sparsity_of, strip
 from optimize.qat import quantize_aware_copy
 from optimize.variants import ensemble_row
@@ -302,3 +302,17 @@ def test_the_teachers_ensemble_row_averages_logits():
     row = ensemble_row("a + b", rows, labels)
     np.testing.assert_allclose(row["pred"][[1, 2]], [0.4, 2 / 3])  # odds 4 and 1/9 -> 2/3, 4 and 1 -> 2
     assert row["params"] == 7 and row["auc"] == 1.0
+
+
+def test_a_teacher_from_a_run_with_another_split_is_refused(tmp_path):
+    split = {"train": {"a": {"real": 8, "fake": 8}}, "val": {"a": {"real": 2, "fake": 2}}}
+    run = {"data": ["d/a"], "split": split, "command": "eyegrad train ..."}
+    for name, other in (("same", run), ("other", {**run, "split": {**split, "val": {"a": {"real": 3, "fake": 2}}}})):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "run.json").write_text(json.dumps(other))
+    assert same_split_run(tmp_path / "same", run)["command"] == "eyegrad train ..."
+    with pytest.raises(EyegradError, match="another split than the student's run") as err:
+        same_split_run(tmp_path / "other", run)
+    assert "\n" not in str(err.value)
+    with pytest.raises(EyegradError, match="not a training run"):
+        same_split_run(tmp_path / "missing", run)

@@ -87,6 +87,8 @@ def test_optimize_exports_a_model_the_runtime_loads(tiny_run: Path, sample_image
     lo, hi = meta["uncertain_band"]
     assert lo <= meta["threshold"] <= hi
     assert meta["training"]["split"]["real_only_sources"] == ["utkface"]
+    run = json.loads((tiny_run / "run" / "run.json").read_text())
+    assert meta["teacher"]["geometry"] == run["teacher_geometry"]  # the band the teacher was trained on
     for path in sample_images:
         r = detector.detect(str(path))
         assert r.verdict in ("real", "fake", "uncertain") and 0.0 <= r.p_fake <= 1.0
