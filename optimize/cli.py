@@ -29,6 +29,8 @@ def configure(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if not (Path(args.run) / "run.json").exists():
         raise EyegradError(f"{args.run} is not a training run (no run.json): run `eyegrad train` first")
+    if args.teacher is not None and not (Path(args.teacher) / "teacher.weights.h5").is_file():
+        raise EyegradError(f"{args.teacher} has no teacher.weights.h5: train one with `eyegrad train --teacher`")
     if args.student is not None and not Path(args.student).is_file():
         raise EyegradError(f"no such student weights file: {args.student}")
     from .pipeline import optimize  # TensorFlow is imported only here

@@ -80,3 +80,14 @@ def test_info_prints_the_shipped_metadata(capsys):
     assert meta["feature_version"] == FEATURE_VERSION and meta["supersample"] == SUPERSAMPLE
     lo, hi = meta["uncertain_band"]
     assert 0 <= lo <= meta["threshold"] <= hi <= 1
+
+
+def test_optimize_refuses_a_teacher_run_without_a_teacher_and_missing_student_weights(tmp_path: Path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run.json").write_text("{}")
+    assert main(["optimize", "--run", str(run), "--teacher", str(run)]) == 2
+    assert capsys.readouterr().err.strip().endswith("has no teacher.weights.h5: train one with `eyegrad train --teacher`")
+    assert main(["optimize", "--run", str(run), "--student", str(tmp_path / "missing.h5")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "no such student weights file" in err and "\n" not in err
