@@ -49,13 +49,15 @@ class Distiller(keras.Model):
     def train_step(self, data):
         (x_student, x_teacher), y, w = data
         t = self.temperature
-        soft_target = self.soft_targets(x_student, x_teacher)
+        # alpha=1 (the no-teacher control) gives the soft loss no weight: the teachers need not run
+        soft_target = self.soft_targets(x_student, x_teacher) if self.alpha < 1 else None
         with tf.GradientTape() as tape:
             p = self.student(x_student, training=True)
-            soft_pred = tf.sigmoid(_logit(p) / t)
             y2 = tf.reshape(tf.cast(y, tf.float32), (-1, 1))
-            loss = (self.alpha * self.hard_loss(y2, p, sample_weight=w)
-                    + (1 - self.alpha) * t * t * self.soft_loss(soft_target, soft_pred, sample_weight=w))
+            loss = self.alpha * self.hard_loss(y2, p, sample_weight=w)
+            if soft_target is not None:
+                soft_pred = tf.sigmoid(_logit(p) / t)
+                loss += (1 - self.alpha) * t * t * self.soft_loss(soft_target, soft_pred, sample_weight=w)
         grads = tape.gradient(loss, self.student.trainable_variables)
         self.optimizer.apply_gradients(zip(grads, self.student.trainable_variables))
         self.loss_tracker.update_state(loss)

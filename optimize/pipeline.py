@@ -68,7 +68,7 @@ class Optimizer:
         self.run_dir, self.log = Path(run_dir), log
         self.run = json.loads((self.run_dir / "run.json").read_text())
         self.teacher_run = Path(teacher_run or run_dir)
-        self.teacher_run_info = same_split_run(self.teacher_run, self.run)
+        self.teacher_run_info = self.run if teacher_run is None else same_split_run(self.teacher_run, self.run)
         a = self.run["args"]
         self.data = prepare([Path(p) for p in self.run["data"]], a["val_fraction"], a["seed"], a.get("limit"),
                             Path(a["cache"]) if a.get("cache") not in (None, "None") else DEFAULT_CACHE, workers,
