@@ -36,7 +36,7 @@ class FaceExplanation(NamedTuple):
     gradient: np.ndarray    # H x W gray: the model's magnitude channel, enlarged to the band's size
     occlusion: np.ndarray   # H x W float32: p_fake drop when a patch covers that pixel
     heatmap: np.ndarray     # H x W x 3 BGR: occlusion map over the band
-    p_fake: float           # the model's score for the unoccluded band
+    p_fake: float           # the face's score, as the detector gives it (every view and zoom)
 
     def images(self) -> Dict[str, np.ndarray]:
         """The explanation images by name (see IMAGE_NAMES): the band, split into eyes."""
@@ -53,8 +53,9 @@ def gradient_image(features: np.ndarray) -> np.ndarray:
 
 
 def occlusion_map(band: np.ndarray, model: EyeModel, patch: Tuple[int, int] = (16 * SUPERSAMPLE, 16 * SUPERSAMPLE),
-                  stride: int = 8 * SUPERSAMPLE) -> Tuple[np.ndarray, float]:
-    """p_fake(band) - p_fake(band with a grey patch), averaged per pixel; and p_fake(band)."""
+                  stride: int = 8 * SUPERSAMPLE) -> np.ndarray:
+    """p_fake(band) - p_fake(band with a grey patch), averaged per pixel (on the one band given:
+    explanations occlude the zoom-1 band, not every zoom the verdict averages over)."""
     h, w = band.shape
     ph, pw = min(patch[0], h), min(patch[1], w)
     base = model.score_band(band)
@@ -69,7 +70,7 @@ def occlusion_map(band: np.ndarray, model: EyeModel, patch: Tuple[int, int] = (1
             hidden[y:y + ph, x:x + pw] = grey
             total[y:y + ph, x:x + pw] += base - model.score_band(hidden)
             count[y:y + ph, x:x + pw] += 1.0
-    return total / np.maximum(count, 1.0), base
+    return total / np.maximum(count, 1.0)
 
 
 def heatmap_image(band: np.ndarray, occlusion: np.ndarray, smooth: float = 4.0) -> np.ndarray:
@@ -91,10 +92,10 @@ def heatmap_image(band: np.ndarray, occlusion: np.ndarray, smooth: float = 4.0) 
 def explain_face(gray: np.ndarray, face: Face, model: EyeModel) -> FaceExplanation:
     """Band, gradient map and occlusion heatmap of one face, with the model's p_fake."""
     band = face_band(gray, face, model.geometry)
-    occlusion, p_fake = occlusion_map(band, model)
+    occlusion = occlusion_map(band, model)
     gradient = cv2.resize(gradient_image(gradient_channels(band)), band.shape[::-1], interpolation=cv2.INTER_NEAREST)
-    return FaceExplanation(band, gradient, occlusion,
-                           heatmap_image(band, occlusion), p_fake)
+    return FaceExplanation(band, gradient, occlusion, heatmap_image(band, occlusion),
+                           model.score_views(model.face_views(gray, face)))
 
 
 def explain_faces(gray: np.ndarray, faces: List[Face], model: EyeModel) -> List[FaceExplanation]:

@@ -66,6 +66,11 @@ class BandGeometry(NamedTuple):
         h, w = round(self.height * factor), round(self.width * factor)
         return BandGeometry(h, w, 0.5 + (self.eye_y - 0.5) / factor, self.eye_spacing / factor)
 
+    def zoomed(self, factor: float) -> "BandGeometry":
+        """The same band with the eyes ``factor`` times further apart: a closer (factor > 1) or
+        wider (factor < 1) view of the face, at the same band size (a model's ``zooms`` views)."""
+        return self._replace(eye_spacing=self.eye_spacing * factor)
+
     def supersampled(self) -> "BandGeometry":
         """The same band with SUPERSAMPLE times the pixels: where the gradients are taken."""
         return BandGeometry(self.height * SUPERSAMPLE, self.width * SUPERSAMPLE, self.eye_y, self.eye_spacing)

@@ -85,6 +85,10 @@ def parse_metadata(model_bytes: bytes) -> Dict[str, Any]:
         threshold = float(meta["threshold"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"malformed '{METADATA_NAME}' metadata: {exc}") from None
+    zooms = meta.get("zooms", [1.0])
+    if not (isinstance(zooms, list) and zooms and all(isinstance(z, (int, float)) and 0.5 <= z <= 2.0 for z in zooms)):
+        raise ModelError(f"malformed '{METADATA_NAME}' metadata: 'zooms' must be a list of numbers "
+                         f"between 0.5 and 2, got {zooms!r}")
     if not (0.0 <= lo <= hi <= 1.0 and 0.0 <= threshold <= 1.0):
         raise ModelError(f"malformed '{METADATA_NAME}' metadata: needs 0 <= uncertain_band[0] <= "
                          f"uncertain_band[1] <= 1 and 0 <= threshold <= 1, got {[lo, hi]} and {threshold}")
@@ -156,21 +160,28 @@ class EyeModel:
         """The band views whose p_fake is averaged: ``band`` and, if listed, ``mirrored``."""
         return tuple(self.metadata.get("views", ("band",)))
 
+    @property
+    def zooms(self) -> Tuple[float, ...]:
+        """The eye-spacing factors of the bands a face is cut at (``BandGeometry.zoomed``);
+        models exported before session 5 have none but 1.0."""
+        return tuple(float(z) for z in self.metadata.get("zooms", (1.0,)))
+
     def band_views(self, band: np.ndarray) -> List[np.ndarray]:
         """The feature tensors of one aligned (supersampled) uint8 eye band, one per view."""
         features = band_features(band)
         return [mirror_features(features) if v == "mirrored" else features for v in self.views]
 
     def face_views(self, gray: np.ndarray, face: Face) -> List[np.ndarray]:
-        """The feature tensors of one face, one per view of its eye band (cut once)."""
-        return self.band_views(face_band(gray, face, self.geometry))
+        """The feature tensors of one face: every view of its eye band cut at every zoom."""
+        return [x for z in self.zooms for x in self.band_views(face_band(gray, face, self.geometry.zoomed(z)))]
 
     def score_views(self, views: List[np.ndarray]) -> float:
         """p_fake of one face: the mean over its views."""
         return float(np.mean([self.predict_one(x) for x in views]))
 
     def score_band(self, band: np.ndarray) -> float:
-        """p_fake of an aligned uint8 eye band, over the model's views (used by explanations)."""
+        """p_fake of one aligned uint8 eye band (one zoom), over the model's views (used by
+        explanations, which occlude parts of the zoom-1 band)."""
         return self.score_views(self.band_views(band))
 
     def predict(self, batch: np.ndarray) -> np.ndarray:

@@ -23,6 +23,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--qat-epochs", type=int, default=3)
     p.add_argument("--target-precision", type=float, default=0.95,
                    help="verdicts outside the uncertain band reach this validation precision")
+    p.add_argument("--recalibrate", type=Path, default=None, metavar="MODEL",
+                   help="no training: re-score MODEL (a .tflite exported from --run) with the runtime's "
+                        "current views and write it with a new threshold, band and metrics to --out")
     p.add_argument("--workers", type=int, default=0)
 
 
@@ -33,9 +36,18 @@ def run(args: argparse.Namespace) -> int:
         raise EyegradError(f"{args.teacher} has no teacher.weights.h5: train one with `eyegrad train --teacher`")
     if args.student is not None and not Path(args.student).is_file():
         raise EyegradError(f"no such student weights file: {args.student}")
+    command = " ".join(["eyegrad"] + sys.argv[1:])
+    if args.recalibrate is not None:
+        if not Path(args.recalibrate).is_file():
+            raise EyegradError(f"no such model file: {args.recalibrate}")
+        from .recalibrate import recalibrate
+
+        recalibrate(Path(args.run), Path(args.recalibrate), Path(args.out), args.target_precision, args.workers,
+                    command=command)
+        return 0
     from .pipeline import optimize  # TensorFlow is imported only here
 
     optimize(Path(args.run), Path(args.out), Path(args.variants_dir), args.sparsity, args.distill_epochs,
              args.prune_epochs, args.qat_epochs, args.workers, args.target_precision, teacher_run=args.teacher,
-             student_weights=args.student, command=" ".join(["eyegrad"] + sys.argv[1:]))
+             student_weights=args.student, command=command)
     return 0

@@ -41,17 +41,18 @@ def convert(model, mode: str = "int8", representative: Optional[np.ndarray] = No
 
 
 def embed_metadata(model_bytes: bytes, metadata: Dict, name: str = METADATA_NAME) -> bytes:
-    """Return the model with ``metadata`` (JSON) stored as the named metadata entry."""
+    """Return the model with ``metadata`` (JSON) stored as the named metadata entry; an entry of
+    that name is overwritten in its own buffer, so re-embedding does not grow the file."""
     model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(model_bytes, 0))
-    buf = schema.BufferT()
-    buf.data = np.frombuffer(json.dumps(metadata, sort_keys=True).encode("utf-8"), dtype=np.uint8)
-    model.buffers.append(buf)
-    entries = [m for m in (model.metadata or []) if (m.name or b"").decode() != name] if model.metadata else []
-    entry = schema.MetadataT()
-    entry.name = name
-    entry.buffer = len(model.buffers) - 1
-    entries.append(entry)
-    model.metadata = entries
+    data = np.frombuffer(json.dumps(metadata, sort_keys=True).encode("utf-8"), dtype=np.uint8)
+    model.metadata = list(model.metadata or [])
+    entry = next((m for m in model.metadata if (m.name or b"").decode() == name), None)
+    if entry is None:
+        model.buffers.append(schema.BufferT())
+        entry = schema.MetadataT()
+        entry.name, entry.buffer = name, len(model.buffers) - 1
+        model.metadata.append(entry)
+    model.buffers[entry.buffer].data = data
     builder = flatbuffers.Builder(1024)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     return bytes(builder.Output())

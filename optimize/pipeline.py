@@ -21,12 +21,12 @@ from train.loop import TrainConfig, seed_everything, train_model
 from train.models import build_student, build_teacher
 from train.reports import markdown_table
 from train.run import TEACHER_GEOMETRY, RunData, prepare
-from train.sequence import AugmentedBands, plain_batch
+from train.sequence import AugmentedBands, plain_batch, view_batches
 
 from .calibrate import balanced_threshold, uncertain_band
 from .distill import Distiller
 from .export import builtin_op_names, convert, embed_metadata
-from .metadata import model_metadata
+from .metadata import ZOOMS, model_metadata
 from .prune import UpdatePruningStep, prunable_copy, sparsity_of, strip
 from .qat import quantize_aware_copy
 from .variants import ensemble_row, measure_keras, measure_tflite
@@ -45,6 +45,25 @@ def copy_of(model, builder=build_student, band=STUDENT_GEOMETRY):
     fresh = builder((band.height, band.width, 3))
     fresh.set_weights(model.get_weights())
     return fresh
+
+
+def run_data(run: Dict, workers: int = 0) -> RunData:
+    """The train/validation crops of a training run (its run.json), as it split them."""
+    a = run["args"]
+    return prepare([Path(p) for p in run["data"]], a["val_fraction"], a["seed"], a.get("limit"),
+                   Path(a["cache"]) if a.get("cache") not in (None, "None") else DEFAULT_CACHE, workers,
+                   a.get("frames_every", 10), a.get("frames_max", 20), bool(a.get("sbi_only")))
+
+
+def calibration(data: RunData, pred: np.ndarray, target_precision: float) -> Dict:
+    """Threshold, uncertain band and validation metrics of a model's validation scores."""
+    y, sources = data.val.labels, data.val.sources
+    threshold = balanced_threshold(y, pred)
+    band = uncertain_band(y, pred, threshold, target_precision)
+    metrics = {"validation": binary_report(y, pred, threshold),
+               "validation_per_source": {src: binary_report(y[m], pred[m], threshold)
+                                         for src in sorted(set(sources)) for m in [sources == src]}}
+    return {"threshold": threshold, "band": band, "metrics": metrics}
 
 
 def same_split_run(run_dir: Path, run: Dict) -> Dict:
@@ -70,14 +89,12 @@ class Optimizer:
         self.teacher_run = Path(teacher_run or run_dir)
         self.teacher_run_info = self.run if teacher_run is None else same_split_run(self.teacher_run, self.run)
         a = self.run["args"]
-        self.data = prepare([Path(p) for p in self.run["data"]], a["val_fraction"], a["seed"], a.get("limit"),
-                            Path(a["cache"]) if a.get("cache") not in (None, "None") else DEFAULT_CACHE, workers,
-                            a.get("frames_every", 10), a.get("frames_max", 20), bool(a.get("sbi_only")))
+        self.data = run_data(self.run, workers)
         self.cfg = TrainConfig(epochs=a["epochs"], batch_size=a["batch_size"], learning_rate=a["lr"],
                                sbi_rate=a["sbi_rate"], seed=a["seed"], augment=a.get("augment", "strong"))
-        self.val_x = plain_batch(self.data.val, CONTEXT_GEOMETRY, STUDENT_GEOMETRY)
-        # every variant is scored like the runtime does: mean of the band and its mirror image
-        self.val_views = [self.val_x, plain_batch(self.data.val, CONTEXT_GEOMETRY, STUDENT_GEOMETRY, mirrored=True)]
+        # every variant is scored like the runtime does: the mean over the views of metadata.py
+        self.val_views = view_batches(self.data.val, CONTEXT_GEOMETRY, STUDENT_GEOMETRY, ZOOMS)
+        self.val_x = self.val_views[0]  # the zoom-1 band: early stopping while fine-tuning
         self.val_y = self.data.val.labels
         self.rep = representative(self.data)
         self.student = build_student((STUDENT_GEOMETRY.height, STUDENT_GEOMETRY.width, 3))
@@ -150,7 +167,7 @@ def optimize(run_dir: Path, out: Path, variants_dir: Path, sparsities: Sequence[
     opt = Optimizer(run_dir, workers, log, teacher_run, student_weights)
     rows = []
     if opt.teacher is not None:
-        teacher_views = [plain_batch(opt.data.val, CONTEXT_GEOMETRY, opt.teacher_geometry, m) for m in (False, True)]
+        teacher_views = view_batches(opt.data.val, CONTEXT_GEOMETRY, opt.teacher_geometry, ZOOMS)
         rows.append(measure_keras("teacher fp32", opt.teacher, teacher_views, opt.val_y))
     rows.append(measure_keras("student fp32", opt.student, opt.val_views, opt.val_y))
     fp32 = {"student": (opt.student, rows[-1])}
@@ -196,16 +213,11 @@ def optimize(run_dir: Path, out: Path, variants_dir: Path, sparsities: Sequence[
 def export_final(opt: Optimizer, final: Dict, out: Path, target_precision: float,
                  command: Optional[str] = None) -> bytes:
     """Calibrate the threshold and uncertain band on validation and write the shipped model."""
-    pred = final["pred"]
-    threshold = balanced_threshold(opt.val_y, pred)
-    band = uncertain_band(opt.val_y, pred, threshold, target_precision)
-    metrics = {"validation": {k: v for k, v in binary_report(opt.val_y, pred, threshold).items()},
-               "validation_per_source": {src: binary_report(opt.val_y[m], pred[m], threshold)
-                                         for src in sorted(set(opt.data.val.sources))
-                                         for m in [opt.data.val.sources == src]}}
+    cal = calibration(opt.data, final["pred"], target_precision)
+    threshold, band = cal["threshold"], cal["band"]
     teacher = {"params": int(opt.teacher.count_params()), "geometry": opt.teacher_geometry.to_dict(),
                "command": opt.teacher_run_info.get("command")} if opt.teacher is not None else None
-    meta = model_metadata(STUDENT_GEOMETRY, threshold, band, final["variant"], metrics, opt.run, teacher,
+    meta = model_metadata(STUDENT_GEOMETRY, threshold, band, final["variant"], cal["metrics"], opt.run, teacher,
                           final["sparsity"], input_quantization={"dtype": "int8"}, optimize_command=command)
     data = embed_metadata(final["raw"], meta)
     check_size(final["variant"], len(data))

@@ -14,12 +14,15 @@ import sys
 from pathlib import Path
 from typing import Callable, Dict, NamedTuple
 
+import numpy as np
 import pytest
 
 from edge_runtime.cli import main as cli_main
 from edge_runtime.detector import Detector
 from edge_runtime.errors import ModelError
-from edge_runtime.features import CHANNELS, BandGeometry
+from edge_runtime.decode import decode_image
+from edge_runtime.faces import FaceFinder
+from edge_runtime.features import CHANNELS, BandGeometry, eye_features
 from edge_runtime.model import DEFAULT_MODEL, METADATA_NAME, EyeModel
 from edge_runtime.tflite_metadata import read_metadata_entries
 
@@ -103,6 +106,9 @@ FAULTS: Dict[str, Fault] = {
     "metadata_bad_band": Fault(lambda b: with_metadata(b, uncertain_band=[0.5]), "malformed"),
     "metadata_reversed_band": Fault(lambda b: with_metadata(b, uncertain_band=[0.7, 0.3]), "uncertain_band"),
     "metadata_bad_threshold": Fault(lambda b: with_metadata(b, threshold="high"), "malformed"),
+    "metadata_zero_zoom": Fault(lambda b: with_metadata(b, zooms=[1.0, 0.0]), "'zooms' must be"),
+    "metadata_zooms_not_a_list": Fault(lambda b: with_metadata(b, zooms="1.0"), "'zooms' must be"),
+    "metadata_no_zooms_listed": Fault(lambda b: with_metadata(b, zooms=[]), "'zooms' must be"),
     "unknown_feature_version": Fault(lambda b: with_metadata(b, feature_version="eyeband-sobel-v999"),
                                      "feature version 'eyeband-sobel-v999' is not supported"),
     "no_feature_version": Fault(lambda b: with_metadata(b, feature_version=None), "feature version None"),
@@ -132,6 +138,26 @@ def test_good_model_loads_and_runs(model_dir: Path, capsys) -> None:
     assert result.verdict in ("real", "fake", "uncertain") and 0.0 <= result.p_fake <= 1.0
     assert cli_main(["detect", "--json", "--model", str(model_dir / "good.tflite"), str(IMAGE)]) == 0
     assert json.loads(capsys.readouterr().out)["verdict"] == result.verdict
+
+
+def test_zooms_set_the_bands_a_face_is_scored_on(built: Built, tmp_path: Path) -> None:
+    """A face is scored on every view of its band at every zoom of the metadata; a model
+    exported before zooms existed (no ``zooms``) is scored on the zoom-1 band alone."""
+    gray = decode_image(IMAGE)
+    face = FaceFinder().find(gray)[0]
+    for zooms, expected in ((None, (1.0,)), ([1.0, 0.9, 1.1], (1.0, 0.9, 1.1))):
+        path = tmp_path / f"zooms_{len(expected)}.tflite"
+        path.write_bytes(with_metadata(built, views=["band", "mirrored"], zooms=zooms))
+        model = EyeModel(path)
+        assert model.zooms == expected
+        views = model.face_views(gray, face)
+        assert len(views) == 2 * len(expected)
+        for i, z in enumerate(expected):
+            np.testing.assert_array_equal(views[2 * i], eye_features(gray, face, model.geometry.zoomed(z)))
+            np.testing.assert_array_equal(views[2 * i + 1],
+                                          eye_features(gray, face, model.geometry.zoomed(z), mirrored=True))
+        assert Detector(path).detect(IMAGE).p_fake == pytest.approx(model.score_views(views), abs=1e-6)
+    assert len({float(v.sum()) for v in views}) == len(views)  # the zooms are different bands
 
 
 def assert_clear(msg: str, expect: str) -> None:

@@ -26,7 +26,7 @@ from edge_runtime.tflite_metadata import read_metadata_entries
 from optimize.calibrate import balanced_threshold, uncertain_band
 from optimize.distill import Distiller
 from optimize.export import builtin_op_names, convert, embed_metadata, schema
-from optimize.metadata import model_metadata
+from optimize.metadata import ZOOMS, model_metadata
 from optimize.pipeline import check_size, same_split_run
 from optimize.prune import UpdatePruningStep, prunable_copy, sparsity_of, strip
 from optimize.qat import quantize_aware_copy
@@ -180,6 +180,7 @@ def test_an_export_over_the_size_limit_is_a_one_line_error():
 def test_metadata_round_trips_through_eyegrad_info(tiny_int8, tmp_path, capsys):
     data = with_metadata(with_metadata(tiny_int8, 0.5, [0.5, 0.5], "first"), 0.42, [0.3, 0.6])  # re-embedding replaces
     assert metadata_names(data).count("eyegrad") == 1
+    assert data == with_metadata(tiny_int8, 0.42, [0.3, 0.6])  # the old entry's buffer is reused, not left behind
     path = tmp_path / "tiny.tflite"
     path.write_bytes(data)
     capsys.readouterr()
@@ -192,13 +193,14 @@ def test_metadata_round_trips_through_eyegrad_info(tiny_int8, tmp_path, capsys):
     assert shown["input"] == {"dtype": "int8"} and shown["training"]["command"] == RUN["command"]
 
 
-def test_runtime_matches_keras_on_the_sample_images(trained, tiny_int8, samples, sample_images, tmp_path):
-    x, _ = samples
+def test_runtime_matches_keras_on_the_sample_images(trained, tiny_int8, sample_images, tmp_path):
     finder = FaceFinder()
-    mirrored = np.stack([eye_features(g, finder.find(g)[0], STUDENT_GEOMETRY, mirrored=True)
-                         for g in map(decode_image, sample_images)])
-    # the runtime averages the band and its mirror image (metadata "views")
-    keras_p = (trained.predict(x, verbose=0).reshape(-1) + trained.predict(mirrored, verbose=0).reshape(-1)) / 2
+    faces = [(g, finder.find(g)[0]) for g in map(decode_image, sample_images)]
+    # the runtime averages the band and its mirror image (metadata "views"), each cut at every zoom
+    views = [np.stack([eye_features(g, f, STUDENT_GEOMETRY.zoomed(z), mirrored) for g, f in faces])
+             for z in ZOOMS for mirrored in (False, True)]
+    assert len(views) == 6
+    keras_p = np.mean([trained.predict(x, verbose=0).reshape(-1) for x in views], axis=0)
     threshold, band = 0.5, [0.45, 0.55]
     path = tmp_path / "tiny.tflite"
     path.write_bytes(with_metadata(tiny_int8, threshold, band))

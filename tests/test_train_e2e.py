@@ -105,3 +105,36 @@ def test_optimize_exports_a_model_the_runtime_loads(tiny_run: Path, sample_image
     for row in table:
         if row.get("file") and not row["variant"].startswith("final"):
             Detector(tiny_run / "variants" / row["file"])  # every variant loads
+
+
+def test_recalibrate_gives_an_old_model_the_current_views_and_keeps_its_weights(tiny_run: Path, sample_images,
+                                                                                  capsys):
+    from edge_runtime.model import parse_metadata
+    from optimize.export import embed_metadata
+    from optimize.metadata import VIEWS, ZOOMS
+
+    exported = tiny_run / "eyegrad.tflite"  # written by the optimize test above
+    if not exported.is_file():
+        pytest.skip("needs the optimize test's export")
+    meta = parse_metadata(exported.read_bytes())
+    old = tiny_run / "old.tflite"  # as exported before zooms: one band and a made-up calibration
+    old.write_bytes(embed_metadata(exported.read_bytes(), {**meta, "views": ["band"], "zooms": [1.0],
+                                                           "threshold": 0.5, "uncertain_band": [0.5, 0.5]}))
+    new = tiny_run / "recalibrated.tflite"
+    assert main(["optimize", "--run", str(tiny_run / "run"), "--recalibrate", str(old), "--out", str(new)]) == 0
+    got = parse_metadata(new.read_bytes())
+    assert got["views"] == list(VIEWS) and got["zooms"] == list(ZOOMS)
+    assert got["recalibrate_command"].startswith("eyegrad ")  # sys.argv: the test runner's, here
+    # same validation images and views as the export: its calibration comes back exactly
+    for key in ("threshold", "uncertain_band", "calibration", "metrics"):
+        assert got[key] == meta[key], key
+    before, after = Detector(exported), Detector(new)
+    for path in sample_images:
+        assert after.detect(str(path)).p_fake == before.detect(str(path)).p_fake  # weights untouched
+
+    other = tiny_run / "other_split.tflite"
+    other.write_bytes(embed_metadata(exported.read_bytes(), {**meta, "training": {**meta["training"], "split": {}}}))
+    capsys.readouterr()
+    assert main(["optimize", "--run", str(tiny_run / "run"), "--recalibrate", str(other), "--out", str(new)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("eyegrad: error:") and "data and split" in err and "\n" not in err

@@ -90,3 +90,9 @@ def plain_batch(crops: CropSet, context: BandGeometry, band: BandGeometry, mirro
     if len(crops.crops) == 0:
         return np.zeros((0, band.height, band.width, 3), np.float32)
     return np.stack([plain_features(c, context, band, mirrored) for c in crops.crops])
+
+
+def view_batches(crops: CropSet, context: BandGeometry, band: BandGeometry, zooms: Sequence[float]) -> List[np.ndarray]:
+    """Un-augmented features of every crop for each view the runtime averages: the band and its
+    mirror image, cut at each zoom (``BandGeometry.zoomed``)."""
+    return [plain_batch(crops, context, band.zoomed(z), mirrored) for z in zooms for mirrored in (False, True)]
