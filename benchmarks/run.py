@@ -84,7 +84,8 @@ def eyegrad_row(name: str, path: Path, info: Dict, items: Sequence[Item], s: Set
     return {"name": name, "kind": "eyegrad", "format": _tflite_format(runner), "path": str(path),
             "size_bytes": runner.size_bytes, "threshold": model.threshold, "info": info,
             **accuracy_report(items, scores, model.threshold),
-            "invoke_ms": runner.invoke_latency(example, s.runs, s.warmup)}
+            "invoke_ms": runner.invoke_latency(example, s.runs, s.warmup),
+            "bands_per_face": len(model.zooms), "views_per_face": len(model.zooms) * len(model.views)}
 
 
 def _tflite_format(runner: TfliteRunner) -> str:
@@ -162,14 +163,20 @@ def throughputs(items: Sequence[Item], s: Settings) -> Dict:
     return out
 
 
-def add_estimates(rows: List[Dict], stages: Dict, meso_pre: Dict) -> None:
-    """End-to-end estimates and Pareto flags on every model row."""
+def add_estimates(rows: List[Dict], stages: Dict, meso_pre: Dict, stage_bands: int) -> None:
+    """Per-face inference, end-to-end estimates and Pareto flags on every model row.
+
+    An eyegrad model runs once per view of every band it cuts (``views_per_face``); the stages
+    were measured with a model that cuts ``stage_bands`` bands, so features are scaled per band."""
     one = stages["images"]["1 thread"]
-    pipeline = sum(one[k]["p50"] for k in ("decode", "faces", "eyes", "features"))
+    detect = sum(one[k]["p50"] for k in ("decode", "faces", "eyes"))
+    per_band = one["features"]["p50"] / stage_bands
     for r in rows:
-        r["e2e_ms_est"] = round((meso_pre["p50"] if r["kind"] == "meso4" else pipeline) + r["invoke_ms"]["p50"], 3)
+        r["face_ms"] = round(r["invoke_ms"]["p50"] * r.get("views_per_face", 1), 3)
+        prepare_ms = meso_pre["p50"] if r["kind"] == "meso4" else detect + per_band * r["bands_per_face"]
+        r["e2e_ms_est"] = round(prepare_ms + r["face_ms"], 3)
     for key, flag in (("invoke", "pareto_invoke"), ("e2e", "pareto_e2e")):
-        pts = [(r["invoke_ms"]["p50"] if key == "invoke" else r["e2e_ms_est"], r["accuracy"]) for r in rows]
+        pts = [(r["face_ms"] if key == "invoke" else r["e2e_ms_est"], r["accuracy"]) for r in rows]
         for r, on in zip(rows, pareto(pts)):
             r[flag] = on
 
@@ -187,7 +194,8 @@ def targets(rows: List[Dict], stages: Dict) -> List[str]:
     if shipped and peer:
         ratio = shipped["invoke_ms"]["p50"] / peer["invoke_ms"]["p50"]
         out.append(f"{shipped['name']} invoke / Meso-4 int8 invoke = {ratio:.3f} "
-                   f"(target <= 0.1: {'met' if ratio <= 0.1 else 'NOT met'})")
+                   f"(target <= 0.1: {'met' if ratio <= 0.1 else 'NOT met'}); per face, "
+                   f"{shipped['views_per_face']} invokes: {shipped['face_ms'] / peer['face_ms']:.3f}")
     for r in (r for r in rows if r["kind"] == "meso4" and shipped):
         above = shipped["accuracy"] > r["accuracy"]
         out.append(f"{shipped['name']} accuracy {shipped['accuracy']:.3f} vs {r['name']} ({r['format']}) "
@@ -213,7 +221,7 @@ def benchmark(s: Settings) -> Dict:
     if s.with_meso4:
         rows += meso4_rows(items, calib, s, skipped)
     stages, meso_pre = runtime_stages(s)
-    add_estimates(rows, stages, meso_pre)
+    add_estimates(rows, stages, meso_pre, len(EyeModel().zooms))  # the stages run the default model
     labels = [it.label for it in items]
     images.update(n=len(items), real=labels.count(0), fake=labels.count(1),
                   sets={name: len(files) for name, files in subsets.items()})

@@ -13,7 +13,7 @@ from benchmarks.meso4 import DEFAULT_WEIGHTS
 from benchmarks.report import pareto
 from benchmarks.variants import read_manifest
 from edge_runtime.cli import main
-from edge_runtime.model import DEFAULT_MODEL
+from edge_runtime.model import DEFAULT_MODEL, EyeModel
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -32,6 +32,11 @@ def _check_row(row: dict) -> None:
     assert row["size_bytes"] > 0 and row["invoke_ms"]["runs"] == 10
     assert row["invoke_ms"]["p50"] <= row["invoke_ms"]["p95"] <= row["invoke_ms"]["p99"]
     assert row["e2e_ms_est"] > 0 and isinstance(row["pareto_invoke"], bool)
+    if row["kind"] == "eyegrad":  # inference per face: one invoke per view of every zoom's band
+        model = EyeModel(row["path"])
+        assert row["views_per_face"] == len(model.views) * len(model.zooms)
+        assert row["face_ms"] == pytest.approx(row["invoke_ms"]["p50"] * row["views_per_face"], abs=1e-3)
+        assert row["e2e_ms_est"] > row["face_ms"]
     assert set(row["per_set"]) == {"samples"} and row["n"] == 4
 
 
@@ -53,6 +58,7 @@ def test_quick_bench_without_meso4_weights(tmp_path: Path, manifest: Path) -> No
                     "--meso4-weights", str(tmp_path / "absent" / "Meso4_DF.h5"))
     names = [r["name"] for r in report["models"]]
     assert names == ["eyegrad (shipped)", "copy"]
+    assert report["models"][0]["views_per_face"] == 6  # band and mirror at three zooms
     for row in report["models"]:
         _check_row(row)
     assert report["models"][1]["info"] == {"sparsity": 0.5}
