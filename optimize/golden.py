@@ -9,8 +9,9 @@ port can be checked step by step:
 - ``<name>.features.npy``: the float32 feature tensor (H x W x 3: sobel_x, sobel_y, magnitude);
 - ``<name>.input_int8.npy``: that tensor quantized for the model (1 x H x W x 3 int8);
 - ``golden.json``: the model's hash, the interpreter that ran it, geometry, input/output
-  quantization, threshold and band, and per image the face and eye boxes, the eye centres, the raw int8 output,
-  p_fake and the verdict.
+  quantization, threshold, band, views and zooms, and per image the face and eye boxes, the eye centres, the
+  raw int8 output and p_fake of the zoom-1 band, and the face's p_fake (the mean over every view and zoom,
+  what the detector returns) with its verdict.
 
 Only the largest face of an image is recorded. No timestamps: the same model and images
 give the same files, except for the last bit of a few feature values (cv2.magnitude's SIMD
@@ -68,6 +69,7 @@ def golden_entry(model: EyeModel, finder: FaceFinder, image: Path, out_dir: Path
     features = band_features(band)  # = eye_features(gray, face, model.geometry), from the band written below
     p_fake = model.predict_one(features)
     raw = model.interpreter.get_tensor(model.interpreter.get_output_details()[0]["index"])
+    face_p_fake = model.score_views(model.face_views(gray, face))
     stem = image.stem
     cv2.imwrite(str(out_dir / f"{stem}.gray.png"), gray)
     cv2.imwrite(str(out_dir / f"{stem}.band.png"), band)
@@ -79,7 +81,7 @@ def golden_entry(model: EyeModel, finder: FaceFinder, image: Path, out_dir: Path
             "face_box": [int(v) for v in face.box], "eyes": [[int(v) for v in e] for e in face.eyes],
             "eyes_from": face.eyes_from, "eye_centers": [list(left), list(right)],
             "output_raw": int(raw.reshape(-1)[0]) if raw.dtype != np.float32 else float(raw.reshape(-1)[0]),
-            "p_fake": p_fake, "verdict": verdict_for(p_fake, model.uncertain_band)}
+            "p_fake": p_fake, "face_p_fake": face_p_fake, "verdict": verdict_for(face_p_fake, model.uncertain_band)}
 
 
 def write_golden(model_path: Optional[PathLike] = None, image_paths: Sequence[PathLike] = DEFAULT_IMAGES,
@@ -98,6 +100,7 @@ def write_golden(model_path: Optional[PathLike] = None, image_paths: Sequence[Pa
         "input": quantization(model.interpreter.get_input_details()[0]),
         "output": quantization(model.interpreter.get_output_details()[0]),
         "threshold": model.threshold, "uncertain_band": list(model.uncertain_band),
+        "views": list(model.views), "zooms": list(model.zooms),
         "images": [golden_entry(model, finder, Path(p), out) for p in image_paths],
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
@@ -116,7 +119,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"golden: error: {exc}", file=sys.stderr)
         return 2
     for e in manifest["images"]:
-        print(f"{e['image']}: output {e['output_raw']}, p_fake {e['p_fake']:.6f} ({e['verdict']})")
+        print(f"{e['image']}: output {e['output_raw']}, p_fake {e['p_fake']:.6f}; face {e['face_p_fake']:.6f} "
+              f"({e['verdict']})")
     print(f"wrote {args.out}/{MANIFEST} for {manifest['model']} ({manifest['model_sha256'][:12]})")
     return 0
 

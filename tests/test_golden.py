@@ -9,9 +9,11 @@ import pytest
 
 from edge_runtime.boxes import Box, Face
 from edge_runtime.decode import decode_image
+from edge_runtime.detector import Detector
 from edge_runtime.faces import FaceFinder
 from edge_runtime.features import align_band, eye_centers, eye_features
 from edge_runtime.model import DEFAULT_MODEL, EyeModel
+from edge_runtime.results import verdict_for
 from optimize.check_tflite_runtime import MAX_STEPS
 from optimize.golden import DEFAULT_OUT, MANIFEST, sha256_of, write_golden
 
@@ -46,6 +48,18 @@ def test_golden_is_for_the_shipped_model(manifest, model):
     assert manifest["geometry"] == model.geometry.to_dict()
     assert manifest["feature_version"] == model.metadata["feature_version"]
     assert manifest["threshold"] == model.threshold and manifest["uncertain_band"] == list(model.uncertain_band)
+    assert manifest["views"] == list(model.views) and manifest["zooms"] == list(model.zooms)
+
+
+def test_face_p_fake_and_verdict_are_the_detectors(manifest, model):
+    """The face's p_fake is the mean over every view and zoom, as the detector scores the image."""
+    steps = 1 if type(model.interpreter).__module__ == manifest["interpreter"] else MAX_STEPS
+    detector = Detector()
+    for e in manifest["images"]:
+        result = detector.detect(str(EXAMPLES / e["image"]))
+        assert abs(result.p_fake - e["face_p_fake"]) <= steps * manifest["output"]["scale"] * 1.0001, e["image"]
+        assert e["verdict"] == verdict_for(e["face_p_fake"], tuple(manifest["uncertain_band"]))
+    assert any(e["face_p_fake"] != e["p_fake"] for e in manifest["images"])  # more than the zoom-1 band
 
 
 def test_decode_and_faces_give_the_stored_gray_and_eyes(manifest):
