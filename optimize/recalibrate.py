@@ -41,10 +41,10 @@ def recalibrate(run_dir: Path, model_path: Path, out: Path, target_precision: fl
             "uncertain_band": cal["band"]["uncertain_band"],
             "calibration": {k: v for k, v in cal["band"].items() if k != "uncertain_band"},
             "metrics": cal["metrics"], "recalibrate_command": command}
-    data = embed_metadata(raw, meta)
-    check_size(meta["variant"], len(data))
+    model_bytes = embed_metadata(raw, meta)
+    check_size(meta["variant"], len(model_bytes))
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(data)
+    out.write_bytes(model_bytes)
     v = cal["metrics"]["validation"]
     log(f"wrote {out}: {len(ZOOMS)} zooms x {len(VIEWS)} views, validation accuracy {v['accuracy']:.3f}, "
         f"AUC {v['auc']:.3f}, threshold {cal['threshold']:.3f}, band {cal['band']['uncertain_band']}")
