@@ -55,7 +55,7 @@ def gradient_image(features: np.ndarray) -> np.ndarray:
 def occlusion_map(band: np.ndarray, model: EyeModel, patch: Tuple[int, int] = (16 * SUPERSAMPLE, 16 * SUPERSAMPLE),
                   stride: int = 8 * SUPERSAMPLE) -> np.ndarray:
     """p_fake(band) - p_fake(band with a grey patch), averaged per pixel (on the one band given:
-    explanations occlude the zoom-1 band, not every zoom the verdict averages over)."""
+    explanations occlude the first zoom's band, not every zoom the verdict averages over)."""
     h, w = band.shape
     ph, pw = min(patch[0], h), min(patch[1], w)
     base = model.score_band(band)
@@ -91,7 +91,7 @@ def heatmap_image(band: np.ndarray, occlusion: np.ndarray, smooth: float = 4.0) 
 
 def explain_face(gray: np.ndarray, face: Face, model: EyeModel) -> FaceExplanation:
     """Band, gradient map and occlusion heatmap of one face, with the model's p_fake."""
-    band = face_band(gray, face, model.geometry)
+    band = face_band(gray, face, model.primary_geometry)
     occlusion = occlusion_map(band, model)
     gradient = cv2.resize(gradient_image(gradient_channels(band)), band.shape[::-1], interpolation=cv2.INTER_NEAREST)
     return FaceExplanation(band, gradient, occlusion, heatmap_image(band, occlusion),

@@ -166,6 +166,11 @@ class EyeModel:
         models exported before session 5 have none but 1.0."""
         return tuple(float(z) for z in self.metadata.get("zooms", (1.0,)))
 
+    @property
+    def primary_geometry(self) -> BandGeometry:
+        """The band of the first zoom: the one explanations occlude and golden files record."""
+        return self.geometry.zoomed(self.zooms[0])
+
     def band_views(self, band: np.ndarray) -> List[np.ndarray]:
         """The feature tensors of one aligned (supersampled) uint8 eye band, one per view."""
         features = band_features(band)
@@ -181,7 +186,7 @@ class EyeModel:
 
     def score_band(self, band: np.ndarray) -> float:
         """p_fake of one aligned uint8 eye band (one zoom), over the model's views (used by
-        explanations, which occlude parts of the zoom-1 band)."""
+        explanations, which occlude parts of the ``primary_geometry`` band)."""
         return self.score_views(self.band_views(band))
 
     def predict(self, batch: np.ndarray) -> np.ndarray:

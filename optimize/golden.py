@@ -10,7 +10,7 @@ port can be checked step by step:
 - ``<name>.input_int8.npy``: that tensor quantized for the model (1 x H x W x 3 int8);
 - ``golden.json``: the model's hash, the interpreter that ran it, geometry, input/output
   quantization, threshold, band, views and zooms, and per image the face and eye boxes, the eye centres, the
-  raw int8 output and p_fake of the zoom-1 band, and the face's p_fake (the mean over every view and zoom,
+  raw int8 output and p_fake of the first zoom's band, and the face's p_fake (the mean over every view and zoom,
   what the detector returns) with its verdict.
 
 Only the largest face of an image is recorded. No timestamps: the same model and images
@@ -65,8 +65,8 @@ def golden_entry(model: EyeModel, finder: FaceFinder, image: Path, out_dir: Path
         raise EyegradError(f"{image}: no face found; golden images need one")
     face = faces[0]
     left, right = eye_centers(face)
-    band = face_band(gray, face, model.geometry)
-    features = band_features(band)  # = eye_features(gray, face, model.geometry), from the band written below
+    band = face_band(gray, face, model.primary_geometry)
+    features = band_features(band)  # = eye_features(gray, face, model.primary_geometry), from the band written below
     p_fake = model.predict_one(features)
     raw = model.interpreter.get_tensor(model.interpreter.get_output_details()[0]["index"])
     face_p_fake = model.score_views(model.face_views(gray, face))

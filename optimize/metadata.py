@@ -8,8 +8,9 @@ from edge_runtime.features import CHANNELS, FEATURE_CLIP, FEATURE_SCALE, FEATURE
 
 #: The views a face's p_fake is the mean of: the band and its mirror image ...
 VIEWS = ("band", "mirrored")
-#: ... each cut at these eye spacings (``BandGeometry.zoomed``). Session 5, shipped int8 model on
-#: validation: MesoNet AUC 0.972 with zoom 1 alone, 0.975 with these three (docs/training/views.md).
+#: ... each cut at these eye spacings (``BandGeometry.zoomed``); the first is the band explanations
+#: and golden files show. Session 5, shipped int8 model on validation: MesoNet AUC 0.972 at zoom 1
+#: alone, 0.975 with these three, 0.974 with 0.9 and 1.1 only (docs/training/views.md).
 ZOOMS = (1.0, 0.9, 1.1)
 
 
