@@ -26,7 +26,7 @@ from train.sequence import AugmentedBands, plain_batch, view_batches
 from .calibrate import balanced_threshold, uncertain_band
 from .distill import Distiller
 from .export import builtin_op_names, convert, embed_metadata
-from .metadata import ZOOMS, model_metadata
+from .metadata import VIEWS, ZOOMS, model_metadata
 from .prune import UpdatePruningStep, prunable_copy, sparsity_of, strip
 from .qat import quantize_aware_copy
 from .variants import ensemble_row, measure_keras, measure_tflite
@@ -93,7 +93,7 @@ class Optimizer:
         self.cfg = TrainConfig(epochs=a["epochs"], batch_size=a["batch_size"], learning_rate=a["lr"],
                                sbi_rate=a["sbi_rate"], seed=a["seed"], augment=a.get("augment", "strong"))
         # every variant is scored like the runtime does: the mean over the views of metadata.py
-        self.val_views = view_batches(self.data.val, CONTEXT_GEOMETRY, STUDENT_GEOMETRY, ZOOMS)
+        self.val_views = view_batches(self.data.val, CONTEXT_GEOMETRY, STUDENT_GEOMETRY, VIEWS, ZOOMS)
         self.val_x = self.val_views[0]  # the zoom-1 band: early stopping while fine-tuning
         self.val_y = self.data.val.labels
         self.rep = representative(self.data)
@@ -167,7 +167,7 @@ def optimize(run_dir: Path, out: Path, variants_dir: Path, sparsities: Sequence[
     opt = Optimizer(run_dir, workers, log, teacher_run, student_weights)
     rows = []
     if opt.teacher is not None:
-        teacher_views = view_batches(opt.data.val, CONTEXT_GEOMETRY, opt.teacher_geometry, ZOOMS)
+        teacher_views = view_batches(opt.data.val, CONTEXT_GEOMETRY, opt.teacher_geometry, VIEWS, ZOOMS)
         rows.append(measure_keras("teacher fp32", opt.teacher, teacher_views, opt.val_y))
     rows.append(measure_keras("student fp32", opt.student, opt.val_views, opt.val_y))
     fp32 = {"student": (opt.student, rows[-1])}

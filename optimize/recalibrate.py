@@ -34,8 +34,8 @@ def recalibrate(run_dir: Path, model_path: Path, out: Path, target_precision: fl
         raise EyegradError(f"{model_path} was not trained on {run_dir}'s data and split: "
                            "its validation images would include images it trained on")
     data = run_data(run, workers)
-    pred = np.mean([model.predict(x) for x in view_batches(data.val, CONTEXT_GEOMETRY, model.geometry, ZOOMS)],
-                   axis=0)
+    views = view_batches(data.val, CONTEXT_GEOMETRY, model.geometry, VIEWS, ZOOMS)
+    pred = np.mean([model.predict(x) for x in views], axis=0)
     cal = calibration(data, pred, target_precision)
     meta = {**model.metadata, "views": list(VIEWS), "zooms": list(ZOOMS), "threshold": cal["threshold"],
             "uncertain_band": cal["band"]["uncertain_band"],

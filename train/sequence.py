@@ -92,7 +92,8 @@ def plain_batch(crops: CropSet, context: BandGeometry, band: BandGeometry, mirro
     return np.stack([plain_features(c, context, band, mirrored) for c in crops.crops])
 
 
-def view_batches(crops: CropSet, context: BandGeometry, band: BandGeometry, zooms: Sequence[float]) -> List[np.ndarray]:
-    """Un-augmented features of every crop for each view the runtime averages: the band and its
-    mirror image, cut at each zoom (``BandGeometry.zoomed``)."""
-    return [plain_batch(crops, context, band.zoomed(z), mirrored) for z in zooms for mirrored in (False, True)]
+def view_batches(crops: CropSet, context: BandGeometry, band: BandGeometry, views: Sequence[str],
+                 zooms: Sequence[float]) -> List[np.ndarray]:
+    """Un-augmented features of every crop for each view the runtime averages (``band`` or
+    ``mirrored``, as in a model's metadata), cut at each zoom (``BandGeometry.zoomed``)."""
+    return [plain_batch(crops, context, band.zoomed(z), view == "mirrored") for z in zooms for view in views]
