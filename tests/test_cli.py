@@ -82,7 +82,7 @@ def test_info_prints_the_shipped_metadata(capsys):
     assert 0 <= lo <= meta["threshold"] <= hi <= 1
 
 
-def test_optimize_refuses_a_teacher_run_without_a_teacher_and_missing_student_weights(tmp_path: Path, capsys):
+def test_optimize_refuses_a_teacher_run_without_a_teacher_and_missing_student_or_model_files(tmp_path: Path, capsys):
     run = tmp_path / "run"
     run.mkdir()
     (run / "run.json").write_text("{}")
@@ -91,3 +91,6 @@ def test_optimize_refuses_a_teacher_run_without_a_teacher_and_missing_student_we
     assert main(["optimize", "--run", str(run), "--student", str(tmp_path / "missing.h5")]) == 2
     err = capsys.readouterr().err.strip()
     assert "no such student weights file" in err and "\n" not in err
+    assert main(["optimize", "--run", str(run), "--recalibrate", str(tmp_path / "missing.tflite")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(f"no such model file: {tmp_path / 'missing.tflite'}") and "\n" not in err

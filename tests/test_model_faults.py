@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 
 from edge_runtime.cli import main as cli_main
+from edge_runtime.decode import decode_image
 from edge_runtime.detector import Detector
 from edge_runtime.errors import ModelError
-from edge_runtime.decode import decode_image
 from edge_runtime.faces import FaceFinder
 from edge_runtime.features import CHANNELS, BandGeometry, eye_features
 from edge_runtime.model import DEFAULT_MODEL, METADATA_NAME, EyeModel
