@@ -131,8 +131,9 @@ def gradient_channels(band: np.ndarray) -> np.ndarray:
 
 
 def mirror_features(features: np.ndarray) -> np.ndarray:
-    """The features of the left-right mirrored band: flipped, with the x gradient negated."""
-    out = features[:, ::-1].copy()
+    """The features of the left-right mirrored band: flipped, with the x gradient negated
+    (one H x W x C tensor or a batch of them)."""
+    out = features[..., ::-1, :].copy()
     out[..., 0] *= -1.0
     return out
 

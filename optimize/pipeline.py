@@ -66,6 +66,12 @@ def calibration(data: RunData, pred: np.ndarray, target_precision: float) -> Dic
     return {"threshold": threshold, "band": band, "metrics": metrics}
 
 
+def same_data_and_split(a: Dict, b: Dict) -> bool:
+    """Whether two training records (a run.json, or a model's metadata ``training``) name the
+    same data roots and the same train/validation split."""
+    return a.get("split") == b.get("split") and a.get("data") == b.get("data")
+
+
 def same_split_run(run_dir: Path, run: Dict) -> Dict:
     """The run.json of ``run_dir``, which must have trained on the same data and split as ``run``
     (a teacher trained on the student's validation images would leak them into its scores)."""
@@ -73,7 +79,7 @@ def same_split_run(run_dir: Path, run: Dict) -> Dict:
     if not path.exists():
         raise EyegradError(f"{run_dir} is not a training run (no run.json)")
     other = json.loads(path.read_text())
-    if other.get("split") != run.get("split") or other.get("data") != run.get("data"):
+    if not same_data_and_split(other, run):
         raise EyegradError(f"{run_dir} trained on other data or another split than the student's run: "
                            "its teacher would have seen the student's validation images")
     return other

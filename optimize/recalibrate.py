@@ -19,7 +19,7 @@ from train.sequence import view_batches
 
 from .export import embed_metadata
 from .metadata import VIEWS, ZOOMS
-from .pipeline import calibration, check_size, run_data
+from .pipeline import calibration, check_size, run_data, same_data_and_split
 from .variants import load_tflite
 
 
@@ -29,8 +29,7 @@ def recalibrate(run_dir: Path, model_path: Path, out: Path, target_precision: fl
     run = json.loads((Path(run_dir) / "run.json").read_text())
     raw = Path(model_path).read_bytes()
     model = load_tflite(raw)
-    training = model.metadata.get("training") or {}
-    if training.get("split") != run.get("split") or training.get("data") != run.get("data"):
+    if not same_data_and_split(model.metadata.get("training") or {}, run):
         raise EyegradError(f"{model_path} was not trained on {run_dir}'s data and split: "
                            "its validation images would include images it trained on")
     data = run_data(run, workers)

@@ -170,6 +170,6 @@ def augmented_features(crop: np.ndarray, make_fake: bool, context: BandGeometry,
     return out
 
 
-def plain_features(crop: np.ndarray, context: BandGeometry, band: BandGeometry, mirrored: bool = False) -> np.ndarray:
-    """Features of an un-augmented crop (validation and evaluation), optionally of its mirror image."""
-    return band_features(cut_band(crop, context, band), mirrored)
+def plain_features(crop: np.ndarray, context: BandGeometry, band: BandGeometry) -> np.ndarray:
+    """Features of an un-augmented crop (validation and evaluation)."""
+    return band_features(cut_band(crop, context, band))

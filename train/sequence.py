@@ -5,7 +5,7 @@ from typing import List, NamedTuple, Sequence, Tuple
 
 import numpy as np
 
-from edge_runtime.features import BandGeometry
+from edge_runtime.features import BandGeometry, mirror_features
 
 from .augment import AugmentConfig, augmented_features, plain_features
 from .cache import CropSet
@@ -85,15 +85,20 @@ class AugmentedBands(keras.utils.Sequence):
         self._plan()
 
 
-def plain_batch(crops: CropSet, context: BandGeometry, band: BandGeometry, mirrored: bool = False) -> np.ndarray:
-    """Un-augmented features of every crop (for validation), optionally of the mirrored bands."""
+def plain_batch(crops: CropSet, context: BandGeometry, band: BandGeometry) -> np.ndarray:
+    """Un-augmented features of every crop (for validation)."""
     if len(crops.crops) == 0:
         return np.zeros((0, band.height, band.width, 3), np.float32)
-    return np.stack([plain_features(c, context, band, mirrored) for c in crops.crops])
+    return np.stack([plain_features(c, context, band) for c in crops.crops])
 
 
 def view_batches(crops: CropSet, context: BandGeometry, band: BandGeometry, views: Sequence[str],
                  zooms: Sequence[float]) -> List[np.ndarray]:
     """Un-augmented features of every crop for each view the runtime averages (``band`` or
-    ``mirrored``, as in a model's metadata), cut at each zoom (``BandGeometry.zoomed``)."""
-    return [plain_batch(crops, context, band.zoomed(z), view == "mirrored") for z in zooms for view in views]
+    ``mirrored``, as in a model's metadata), cut at each zoom (``BandGeometry.zoomed``). As in
+    the runtime, the mirrored view is the band's features mirrored, not a second cut."""
+    out = []
+    for z in zooms:
+        x = plain_batch(crops, context, band.zoomed(z))
+        out += [mirror_features(x) if view == "mirrored" else x for view in views]
+    return out
