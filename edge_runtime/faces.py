@@ -34,6 +34,14 @@ EYE_SCALE_FACTOR = 1.15
 #: A whole image is accepted as a face only on an eye hit (rarely searched, so the finer step
 #: costs little): at 1.15, 25 of 3,728 validation images lost their only face.
 WHOLE_IMAGE_EYE_SCALE_FACTOR = 1.1
+#: Cascades of the relaxed face search that lets a tight crop with no eye hit count as a face
+#: (profile faces, closed eyes, tilted heads): (file, minNeighbors, also mirrored).
+RELAXED_FACE_CASCADES = (("haarcascade_frontalface_default.xml", 2, False),
+                         ("haarcascade_frontalface_alt2.xml", 1, False),
+                         ("haarcascade_frontalface_alt.xml", 1, False),
+                         ("haarcascade_profileface.xml", 1, True))
+#: The relaxed search wants a face at least this share of the padded image's longer side.
+RELAXED_MIN_FACE_FRACTION = 0.3
 
 
 def cascade(name: str) -> cv2.CascadeClassifier:
@@ -83,6 +91,7 @@ class FaceFinder:
         self.crop_max_side = crop_max_side
         self.face_cascade = cascade("haarcascade_frontalface_default.xml")
         self.eye_cascade = cascade("haarcascade_eye.xml")
+        self._relaxed: Optional[List[Tuple[cv2.CascadeClassifier, int, bool]]] = None  # loaded on first use
 
     # -- faces -------------------------------------------------------------
     def _detect_faces(self, small: np.ndarray, min_neighbors: int, scale_factor: float = 1.1) -> np.ndarray:
@@ -151,19 +160,39 @@ class FaceFinder:
         eyes = pick_eye_pair(cands, box)
         return Face(box, eyes, "cascade") if eyes else Face(box, self.geometry_eyes(box), "geometry")
 
-    def whole_image_face(self, gray: np.ndarray) -> Optional[Face]:
-        """Treat a tight, roughly square face crop as one face when its eyes are found.
+    def relaxed_face_evidence(self, gray: np.ndarray) -> bool:
+        """Whether a looser face search (``RELAXED_FACE_CASCADES``) fires on the image.
 
-        The face cascade often misses crops where the face fills the frame (tilted
-        heads, hair or hands at the border); such an image is accepted as a face only
-        if the eye cascade finds at least one eye in its upper part.
+        It runs on the quick-pass copy (``quick_side`` pixels, padded as in the face search) and
+        wants a face filling ``RELAXED_MIN_FACE_FRACTION`` of it: a tight crop, not a face
+        somewhere in a scene.
+        """
+        if self._relaxed is None:
+            self._relaxed = [(cascade(name), neighbours, mirrored) for name, neighbours, mirrored in RELAXED_FACE_CASCADES]
+        small, _ = _scaled(gray, self.quick_side or 96)
+        pad = int(round(self.pad_fraction * max(small.shape[:2])))
+        padded = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        side = max(20, int(RELAXED_MIN_FACE_FRACTION * max(padded.shape[:2])))
+        for clf, neighbours, mirrored in self._relaxed:
+            for img in (padded, np.ascontiguousarray(padded[:, ::-1])) if mirrored else (padded,):
+                if len(clf.detectMultiScale(img, scaleFactor=1.1, minNeighbors=neighbours, minSize=(side, side))):
+                    return True
+        return False
+
+    def whole_image_face(self, gray: np.ndarray) -> Optional[Face]:
+        """Treat a tight, roughly square face crop as one face when there is evidence of one.
+
+        The face cascade often misses crops where the face fills the frame (tilted heads,
+        profiles, closed eyes, hair or hands at the border). Such an image is accepted as a face
+        if the eye cascade finds an eye in its upper part, or else if the relaxed face search
+        fires (``relaxed_face_evidence``); its eyes then come from the cascade or the geometry.
         """
         h, w = gray.shape[:2]
         if not (0.6 <= w / h <= 1.6) or max(h, w) > self.crop_max_side:
             return None
         box = Box(0, 0, w, h)
         cands = self.eye_candidates(gray, box, WHOLE_IMAGE_EYE_ROWS, WHOLE_IMAGE_EYE_SCALE_FACTOR)
-        return self.face_with_eyes(gray, box, cands) if cands else None
+        return self.face_with_eyes(gray, box, cands) if cands or self.relaxed_face_evidence(gray) else None
 
     def faces_from_boxes(self, gray: np.ndarray, boxes: Sequence[Box]) -> List[Face]:
         """Faces with their eyes for given face boxes (e.g. found in an earlier camera frame).
