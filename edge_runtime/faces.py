@@ -42,6 +42,12 @@ RELAXED_FACE_CASCADES = (("haarcascade_frontalface_default.xml", 2, False),
                          ("haarcascade_profileface.xml", 1, True))
 #: The relaxed search wants a face at least this share of the padded image's longer side.
 RELAXED_MIN_FACE_FRACTION = 0.3
+#: The relaxed search also tries the image turned by these angles (degrees, counter-clockwise),
+#: for tilted heads; the first angle at which a face fires tilts the geometric eyes.
+RELAXED_ROTATIONS = (0.0, 30.0, -30.0)
+#: A turned copy needs this many more neighbours than ``RELAXED_FACE_CASCADES`` asks: at the
+#: same setting the turns raised the share of face-free patches taken for a face from 2.2% to 5.3%.
+RELAXED_TURNED_EXTRA_NEIGHBOURS = 2
 
 
 def cascade(name: str) -> cv2.CascadeClassifier:
@@ -160,39 +166,66 @@ class FaceFinder:
         eyes = pick_eye_pair(cands, box)
         return Face(box, eyes, "cascade") if eyes else Face(box, self.geometry_eyes(box), "geometry")
 
-    def relaxed_face_evidence(self, gray: np.ndarray) -> bool:
-        """Whether a looser face search (``RELAXED_FACE_CASCADES``) fires on the image.
+    def relaxed_face_angle(self, gray: np.ndarray) -> Optional[float]:
+        """The first of ``RELAXED_ROTATIONS`` at which a looser face search fires, or None.
 
-        It runs on the quick-pass copy (``quick_side`` pixels, padded as in the face search) and
-        wants a face filling ``RELAXED_MIN_FACE_FRACTION`` of it: a tight crop, not a face
-        somewhere in a scene.
+        The search (``RELAXED_FACE_CASCADES``) runs on the quick-pass copy (``quick_side``
+        pixels, padded as in the face search), turned by each angle, and wants a face filling
+        ``RELAXED_MIN_FACE_FRACTION`` of it: a tight crop, not a face somewhere in a scene.
         """
         if self._relaxed is None:
             self._relaxed = [(cascade(name), neighbours, mirrored) for name, neighbours, mirrored in RELAXED_FACE_CASCADES]
         small, _ = _scaled(gray, self.quick_side or 96)
         pad = int(round(self.pad_fraction * max(small.shape[:2])))
         padded = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-        side = max(20, int(RELAXED_MIN_FACE_FRACTION * max(padded.shape[:2])))
-        for clf, neighbours, mirrored in self._relaxed:
-            for img in (padded, np.ascontiguousarray(padded[:, ::-1])) if mirrored else (padded,):
-                if len(clf.detectMultiScale(img, scaleFactor=1.1, minNeighbors=neighbours, minSize=(side, side))):
-                    return True
-        return False
+        h, w = padded.shape[:2]
+        side = max(20, int(RELAXED_MIN_FACE_FRACTION * max(h, w)))
+        for angle in RELAXED_ROTATIONS:
+            turned = padded if angle == 0 else cv2.warpAffine(
+                padded, cv2.getRotationMatrix2D((w / 2.0, h / 2.0), angle, 1.0), (w, h), borderMode=cv2.BORDER_REPLICATE)
+            for clf, neighbours, mirrored in self._relaxed:
+                for img in (turned, np.ascontiguousarray(turned[:, ::-1])) if mirrored else (turned,):
+                    extra = RELAXED_TURNED_EXTRA_NEIGHBOURS if angle else 0
+                    if len(clf.detectMultiScale(img, scaleFactor=1.1, minNeighbors=neighbours + extra, minSize=(side, side))):
+                        return angle
+        return None
+
+    def tilted_geometry_eyes(self, face: Box, angle: float) -> Tuple[Box, Box]:
+        """``geometry_eyes`` of a face turned by ``angle`` degrees (counter-clockwise) about its
+        centre: where the eyes sit on a head that is upright once the image is turned so."""
+        eyes = self.geometry_eyes(face)
+        if angle == 0:
+            return eyes
+        back = cv2.invertAffineTransform(cv2.getRotationMatrix2D(face.center, angle, 1.0))
+        out = []
+        for eye in eyes:
+            x, y = back @ np.array([eye.center[0], eye.center[1], 1.0])
+            out.append(Box(int(round(x - eye.w / 2.0)), int(round(y - eye.h / 2.0)), eye.w, eye.h))
+        return out[0], out[1]
 
     def whole_image_face(self, gray: np.ndarray) -> Optional[Face]:
         """Treat a tight, roughly square face crop as one face when there is evidence of one.
 
         The face cascade often misses crops where the face fills the frame (tilted heads,
         profiles, closed eyes, hair or hands at the border). Such an image is accepted as a face
-        if the eye cascade finds an eye in its upper part, or else if the relaxed face search
-        fires (``relaxed_face_evidence``); its eyes then come from the cascade or the geometry.
+        if the eye cascade finds an eye in its upper part (only up to ``crop_max_side`` pixels: in
+        a large photo an eye hit is weak evidence); its eyes are then the cascade pair or the
+        geometric ones. Otherwise it is a face if the relaxed face search fires
+        (``relaxed_face_angle``, any size: it wants a face filling the image), with the cascade
+        pair if there is one, else geometric eyes tilted by the angle at which it fired.
         """
         h, w = gray.shape[:2]
-        if not (0.6 <= w / h <= 1.6) or max(h, w) > self.crop_max_side:
+        if not 0.6 <= w / h <= 1.6:
             return None
         box = Box(0, 0, w, h)
         cands = self.eye_candidates(gray, box, WHOLE_IMAGE_EYE_ROWS, WHOLE_IMAGE_EYE_SCALE_FACTOR)
-        return self.face_with_eyes(gray, box, cands) if cands or self.relaxed_face_evidence(gray) else None
+        if cands and max(h, w) <= self.crop_max_side:
+            return self.face_with_eyes(gray, box, cands)
+        angle = self.relaxed_face_angle(gray)
+        if angle is None:
+            return None
+        pair = pick_eye_pair(cands, box)
+        return Face(box, pair, "cascade") if pair else Face(box, self.tilted_geometry_eyes(box, angle), "geometry")
 
     def faces_from_boxes(self, gray: np.ndarray, boxes: Sequence[Box]) -> List[Face]:
         """Faces with their eyes for given face boxes (e.g. found in an earlier camera frame).

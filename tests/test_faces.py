@@ -2,8 +2,10 @@
 and on face-free patches (real images from ../shared/data)."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -11,6 +13,7 @@ from edge_runtime.boxes import Box
 from edge_runtime.decode import decode_image
 from edge_runtime.detector import Detector
 from edge_runtime.faces import WHOLE_IMAGE_EYE_ROWS, WHOLE_IMAGE_EYE_SCALE_FACTOR, FaceFinder
+from edge_runtime.features import eye_centers
 
 #: MesoNet frames (a profile, a tilted head, closed eyes) on which the face cascade finds no box
 #: and the eye cascade no eye.
@@ -43,6 +46,31 @@ def test_relaxed_search_takes_a_tight_crop_as_one_face(finder: FaceFinder, tight
         assert faces[0].box == Box(0, 0, w, h) and faces[0].eyes_from == "geometry"
 
 
+def test_relaxed_search_takes_a_large_tight_crop(finder: FaceFinder, shared_data: Path) -> None:
+    """Above ``crop_max_side`` an eye hit alone does not make the image a face; the relaxed
+    search, which wants a face filling the image, still does."""
+    gray = decode_image(shared_data / "mesonet_df/train/real/real02397.jpg")
+    h, w = gray.shape
+    assert max(h, w) > finder.crop_max_side and finder.find_face_boxes(gray) == []
+    faces = finder.find(gray)
+    assert len(faces) == 1 and faces[0].box == Box(0, 0, w, h)
+
+
+def test_relaxed_search_tilts_the_eyes_of_a_turned_face(finder: FaceFinder, sample_images) -> None:
+    """An example face turned by 35 degrees: no face box and no eye hit; the relaxed search
+    fires on the copy turned back by 30, and the geometric eyes follow the tilt."""
+    gray = decode_image(sample_images[3])
+    h, w = gray.shape
+    turned = cv2.warpAffine(gray, cv2.getRotationMatrix2D((w / 2, h / 2), 35, 1.0), (w, h),
+                            borderMode=cv2.BORDER_REPLICATE)
+    assert finder.find_face_boxes(turned) == []
+    assert finder.relaxed_face_angle(turned) == -30.0
+    (face,) = finder.find(turned)
+    (lx, ly), (rx, ry) = eye_centers(face)
+    assert face.eyes_from == "geometry"
+    assert math.degrees(math.atan2(ry - ly, rx - lx)) == pytest.approx(-30.0, abs=1.0)
+
+
 def test_detector_gives_tight_crops_a_verdict(shared_data: Path) -> None:
     detector = Detector(num_threads=1)
     for name in TIGHT_CROPS:
@@ -60,5 +88,5 @@ def test_relaxed_search_ignores_face_free_patches(finder: FaceFinder, shared_dat
         h, w = gray.shape
         s = min(h, w) // 3
         y0, x0 = (0, h - s)[i % 2], (0, w - s)[(i // 2) % 2]
-        fired += finder.relaxed_face_evidence(np.ascontiguousarray(gray[y0:y0 + s, x0:x0 + s]))
+        fired += finder.relaxed_face_angle(np.ascontiguousarray(gray[y0:y0 + s, x0:x0 + s])) is not None
     assert fired <= 1
