@@ -183,9 +183,9 @@ class FaceFinder:
         for angle in RELAXED_ROTATIONS:
             turned = padded if angle == 0 else cv2.warpAffine(
                 padded, cv2.getRotationMatrix2D((w / 2.0, h / 2.0), angle, 1.0), (w, h), borderMode=cv2.BORDER_REPLICATE)
+            extra = RELAXED_TURNED_EXTRA_NEIGHBOURS if angle else 0
             for clf, neighbours, mirrored in self._relaxed:
                 for img in (turned, np.ascontiguousarray(turned[:, ::-1])) if mirrored else (turned,):
-                    extra = RELAXED_TURNED_EXTRA_NEIGHBOURS if angle else 0
                     if len(clf.detectMultiScale(img, scaleFactor=1.1, minNeighbors=neighbours + extra, minSize=(side, side))):
                         return angle
         return None
@@ -224,8 +224,8 @@ class FaceFinder:
         angle = self.relaxed_face_angle(gray)
         if angle is None:
             return None
-        pair = pick_eye_pair(cands, box)
-        return Face(box, pair, "cascade") if pair else Face(box, self.tilted_geometry_eyes(box, angle), "geometry")
+        face = self.face_with_eyes(gray, box, cands)
+        return face if face.eyes_from == "cascade" else Face(box, self.tilted_geometry_eyes(box, angle), "geometry")
 
     def faces_from_boxes(self, gray: np.ndarray, boxes: Sequence[Box]) -> List[Face]:
         """Faces with their eyes for given face boxes (e.g. found in an earlier camera frame).
