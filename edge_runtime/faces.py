@@ -31,8 +31,8 @@ WHOLE_IMAGE_EYE_ROWS = (0.12, 0.62)
 #: Scale step of the eye search in a face box. 1.15 instead of 1.1 cut its CPU time by a fifth
 #: with the shipped model's validation scores unchanged (docs/benchmarks.md, session 6).
 EYE_SCALE_FACTOR = 1.15
-#: A whole image is accepted as a face only on an eye hit (rarely searched, so the finer step
-#: costs little): at 1.15, 25 of 3,728 validation images lost their only face.
+#: The eye search over a whole image taken as the face (rarely run, so the finer step costs
+#: little): at 1.15, 25 of 3,728 validation images lost their only face.
 WHOLE_IMAGE_EYE_SCALE_FACTOR = 1.1
 #: Cascades of the relaxed face search that lets a tight crop with no eye hit count as a face
 #: (profile faces, closed eyes, tilted heads): (file, minNeighbors, also mirrored).
@@ -106,14 +106,19 @@ class FaceFinder:
             small, scaleFactor=scale_factor, minNeighbors=min_neighbors, minSize=(min_side, min_side))
         return np.asarray(found, dtype=np.float64).reshape(-1, 4)
 
+    def _padded(self, small: np.ndarray) -> Tuple[np.ndarray, int]:
+        """``small`` with ``pad_fraction`` of its longer side replicated around it (a face that
+        touches the border becomes whole for the cascade), and the pad in pixels."""
+        pad = int(round(self.pad_fraction * max(small.shape[:2])))
+        return cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_REPLICATE), pad
+
     def _search_faces(self, gray: np.ndarray, side: int, scale_factor: float) -> List[Box]:
         """Face boxes found on a copy scaled to ``side`` pixels (padded retry), largest first."""
         h, w = gray.shape[:2]
         small, s = _scaled(gray, side)
         boxes = self._detect_faces(small, 5, scale_factor)
         if len(boxes) == 0:
-            pad = int(round(self.pad_fraction * max(small.shape[:2])))
-            padded = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+            padded, pad = self._padded(small)
             boxes = self._detect_faces(padded, 4, scale_factor)
             boxes[:, :2] -= pad
         out = []
@@ -175,9 +180,7 @@ class FaceFinder:
         """
         if self._relaxed is None:
             self._relaxed = [(cascade(name), neighbours, mirrored) for name, neighbours, mirrored in RELAXED_FACE_CASCADES]
-        small, _ = _scaled(gray, self.quick_side or 96)
-        pad = int(round(self.pad_fraction * max(small.shape[:2])))
-        padded = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        padded, _ = self._padded(_scaled(gray, self.quick_side or 96)[0])
         h, w = padded.shape[:2]
         side = max(20, int(RELAXED_MIN_FACE_FRACTION * max(h, w)))
         for angle in RELAXED_ROTATIONS:
