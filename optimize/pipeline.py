@@ -16,11 +16,11 @@ from edge_runtime.errors import EyegradError
 from edge_runtime.features import STUDENT_GEOMETRY, BandGeometry
 from edge_runtime.metrics import binary_report
 from train.augment import AUGMENT_PRESETS
-from train.cache import CONTEXT_GEOMETRY, DEFAULT_CACHE
+from train.cache import CACHE_VERSION, CONTEXT_GEOMETRY, DEFAULT_CACHE
 from train.loop import TrainConfig, seed_everything, train_model
 from train.models import build_student, build_teacher
 from train.reports import markdown_table
-from train.run import TEACHER_GEOMETRY, RunData, prepare
+from train.run import SPLIT_VERSION, TEACHER_GEOMETRY, RunData, prepare, split_summary
 from train.sequence import AugmentedBands, plain_batch, view_batches
 
 from .calibrate import balanced_threshold, uncertain_band
@@ -48,11 +48,18 @@ def copy_of(model, builder=build_student, band=STUDENT_GEOMETRY):
 
 
 def run_data(run: Dict, workers: int = 0) -> RunData:
-    """The train/validation crops of a training run (its run.json), as it split them."""
+    """The train/validation crops of a training run (its run.json), as it split them.
+
+    Raises when today's split differs from the run's (an older split version, or another face
+    finder's crops): its validation crops could include crops its weights trained on."""
     a = run["args"]
-    return prepare([Path(p) for p in run["data"]], a["val_fraction"], a["seed"], a.get("limit"),
+    data = prepare([Path(p) for p in run["data"]], a["val_fraction"], a["seed"], a.get("limit"),
                    Path(a["cache"]) if a.get("cache") not in (None, "None") else DEFAULT_CACHE, workers,
                    a.get("frames_every", 10), a.get("frames_max", 20), bool(a.get("sbi_only")))
+    if run.get("split") not in (None, split_summary(data)):
+        raise EyegradError(f"this run's split (version {run['split'].get('version', 'crops')}) cannot be remade "
+                           f"with split {SPLIT_VERSION} and crops {CACHE_VERSION}: retrain it")
+    return data
 
 
 def calibration(data: RunData, pred: np.ndarray, target_precision: float) -> Dict:

@@ -13,7 +13,7 @@ from edge_runtime.features import STUDENT_GEOMETRY, align_band, eye_centers
 from train.augment import AugmentConfig, augmented_features, blend_mask, self_blend
 from train.cache import CONTEXT_GEOMETRY
 from train.data import Sample, discover, group_key, split_groups
-from train.run import prepare
+from train.run import SPLIT_VERSION, load_crops, load_samples, prepare, split_crops, split_summary
 from train.sequence import epoch_entries
 from train.video import frame_indices, sample_frames
 
@@ -123,3 +123,15 @@ def test_sbi_only_trains_on_real_crops_with_a_blended_fake_for_each(shared_data:
     entries = epoch_entries(only.train, 0.0, only.real_only_sources, np.random.default_rng(0))
     assert sum(e.make_fake for e in entries) == len(only.train.labels)
     assert sum(e.weight for e in entries if e.label == 1) == pytest.approx(sum(e.weight for e in entries if e.label == 0))
+
+
+def test_faces_found_or_missed_never_move_the_split(shared_data: Path, tmp_path: Path):
+    samples = load_samples([shared_data / "ciplab" / "train"], limit=30)  # few blocks: cut into runs
+    crops = load_crops(samples, tmp_path, workers=1)
+    full, _ = split_crops(crops, samples)
+    fewer = crops.subset(np.arange(len(crops.labels)) % 3 != 0)  # as if a third of the files gave no face
+    part, _ = split_crops(fewer, samples)
+    assert len(part.val.labels) and len(part.train.labels)
+    assert set(part.val.paths) == set(full.val.paths) & set(fewer.paths)
+    assert set(part.train.paths) == set(full.train.paths) & set(fewer.paths)
+    assert split_summary(part)["version"] == SPLIT_VERSION

@@ -16,7 +16,7 @@ from .data import source_name
 from .loop import TrainConfig, fit
 from .models import build_student, build_teacher, model_size
 from .reports import markdown_table, per_source, plot_confusion, plot_history, plot_roc
-from .run import TEACHER_GEOMETRY, load_crops, prepare, run_metadata, save_run, split_crops, split_summary
+from .run import TEACHER_GEOMETRY, load_crops, load_samples, prepare, run_metadata, save_run, split_crops, split_summary
 from .sequence import plain_batch
 from .shortcuts import crop_scorer, jpeg_shortcut_report
 
@@ -30,11 +30,11 @@ def config_from(args: argparse.Namespace, epochs: int) -> TrainConfig:
 def leave_one_source_out(args: argparse.Namespace, roots, log) -> Dict[str, Dict]:
     """Train without each source in turn and test on all of it."""
     sources = sorted({source_name(Path(r)) for r in roots})
-    crops = load_crops(roots, args.limit, args.seed, args.cache or DEFAULT_CACHE, args.workers,
-                       args.frames_every, args.frames_max)
+    samples = load_samples(roots, args.limit, args.seed)
+    crops = load_crops(samples, args.cache or DEFAULT_CACHE, args.workers, args.frames_every, args.frames_max)
     table = {}
     for src in sources:
-        data, held = split_crops(crops, args.val_fraction, args.seed, holdout=src, sbi_only=args.sbi_only)
+        data, held = split_crops(crops, samples, args.val_fraction, args.seed, holdout=src, sbi_only=args.sbi_only)
         if held is None or len(held.labels) == 0 or len(data.train.labels) == 0:
             continue
         log(f"--- leave out {src}: train {len(data.train.labels)}, test {len(held.labels)}")

@@ -18,6 +18,10 @@ from .data import Sample, discover, split_groups
 #: bridge, temples) at the same pixel scale. Warm-started from a student, 8 epochs: MesoNet
 #: validation ROC-AUC 0.971 against 0.961 with 1.33x context (docs/training/distillation.md).
 TEACHER_GEOMETRY = STUDENT_GEOMETRY.scaled(1.75)
+#: How train and validation are split, recorded in run.json. "files-v1": the files are split
+#: before faces are found. Runs without it split their crops, so the split moved whenever the
+#: face finder found more or fewer faces; their weights do not match a files-v1 split.
+SPLIT_VERSION = "files-v1"
 
 
 class RunData(NamedTuple):
@@ -46,22 +50,23 @@ def eyes_edited(path: str) -> bool:
     return not (len(code) == 4 and code.isdigit() and code.startswith("00"))
 
 
-def load_crops(roots: Sequence[Path], limit: Optional[int] = None, seed: int = 0, cache: Path = DEFAULT_CACHE,
-               workers: int = 0, frames_every: int = 10, frames_max: int = 20) -> CropSet:
-    """The cached crops of every sample under the roots (built where missing)."""
-    return build_crops(load_samples(roots, limit, seed), cache, CONTEXT_GEOMETRY, workers, frames_every, frames_max)
+def load_crops(samples: Sequence[Sample], cache: Path = DEFAULT_CACHE, workers: int = 0, frames_every: int = 10,
+               frames_max: int = 20) -> CropSet:
+    """The cached crops of the samples (built where missing)."""
+    return build_crops(samples, cache, CONTEXT_GEOMETRY, workers, frames_every, frames_max)
 
 
-def split_crops(crops: CropSet, val_fraction: float = 0.2, seed: int = 0, holdout: Optional[str] = None,
-                sbi_only: bool = False) -> Tuple[RunData, Optional[CropSet]]:
+def split_crops(crops: CropSet, samples: Sequence[Sample], val_fraction: float = 0.2, seed: int = 0,
+                holdout: Optional[str] = None, sbi_only: bool = False) -> Tuple[RunData, Optional[CropSet]]:
     """Crops split into train/val (and the held-out source's crops for leave-one-out).
 
+    The split is made on the files (``samples``), before faces are found, and each crop goes
+    to its file's side: a face finder that finds more or fewer faces never moves it.
     With ``sbi_only`` training keeps only the real crops, and every source makes its fakes by
     self-blending (validation is unchanged)."""
     held = crops.subset(crops.sources == holdout) if holdout else None
     rest = crops.subset(crops.sources != holdout) if holdout else crops
-    train_s, val_s = split_groups([Sample(Path(p), int(y), s, g) for p, y, s, g in
-                                   zip(rest.paths, rest.labels, rest.sources, rest.groups)], val_fraction, seed)
+    _, val_s = split_groups([s for s in samples if s.source != holdout], val_fraction, seed)
     val_paths = {str(s.path) for s in val_s}
     in_val = np.array([p in val_paths for p in rest.paths], bool)
     train = rest.subset(~in_val)
@@ -77,16 +82,18 @@ def prepare(roots: Sequence[Path], val_fraction: float = 0.2, seed: int = 0, lim
             cache: Path = DEFAULT_CACHE, workers: int = 0, frames_every: int = 10, frames_max: int = 20,
             sbi_only: bool = False) -> RunData:
     """The crops of the roots, split into train and validation (see ``split_crops``)."""
-    crops = load_crops(roots, limit, seed, cache, workers, frames_every, frames_max)
-    data, _ = split_crops(crops, val_fraction, seed, sbi_only=sbi_only)
+    samples = load_samples(roots, limit, seed)
+    crops = load_crops(samples, cache, workers, frames_every, frames_max)
+    data, _ = split_crops(crops, samples, val_fraction, seed, sbi_only=sbi_only)
     return data
 
 
 def split_summary(data: RunData) -> Dict:
+    """Crops per source and label on each side, and the split's version (``SPLIT_VERSION``)."""
     def counts(c: CropSet) -> Dict:
         return {src: {"real": int(((c.sources == src) & (c.labels == 0)).sum()),
                       "fake": int(((c.sources == src) & (c.labels == 1)).sum())} for src in sorted(set(c.sources))}
-    return {"train": counts(data.train), "val": counts(data.val), "real_only_sources": list(data.real_only_sources)}
+    return {"version": SPLIT_VERSION, "train": counts(data.train), "val": counts(data.val), "real_only_sources": list(data.real_only_sources)}
 
 
 def run_metadata(args_dict: Dict, roots: Sequence[Path]) -> Dict:
