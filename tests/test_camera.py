@@ -421,3 +421,15 @@ def test_cli_stops_cleanly_on_a_signal(tmp_path, faces, sig):
     assert [json.loads(line)["frame"] for line in lines] == list(range(len(lines))), err
     assert len(lines) < 300, err
     assert f"camera: stopped ({sig.name})" in err and "Traceback" not in err, err
+
+
+def test_a_live_scene_is_never_taken_as_one_face_crop(tmp_path, shared_data, detector):
+    """A MesoNet crop with no face box, played as a file, is one whole-image face (the relaxed
+    search for tight crops); from a live stream the same frames are a scene and give no face."""
+    crop = cv2.imread(str(shared_data / "mesonet_df/train/real/real00939.jpg"))
+    video = write_video(tmp_path / "crop.avi", [crop] * 3)
+    as_file, _, _ = run_loop(CaptureSource(str(video), live=False), detector)
+    assert [r["verdict"] != "no_face" for r in as_file] == [True] * 3
+    assert as_file[0]["faces"][0]["box"] == [0, 0, crop.shape[1], crop.shape[0]]
+    live, _, _ = run_loop(CaptureSource(str(video), live=True), detector, retries=0)
+    assert [r["verdict"] for r in live] == ["no_face"] * 3

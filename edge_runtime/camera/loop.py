@@ -154,8 +154,8 @@ class CameraLoop:
             return self.cached, False, 0.0
         t0 = time.perf_counter()
         finder = self.detector.finder
-        if frame.small is None:
-            faces = finder.find(gray)
+        if frame.small is None:  # a camera or stream shows a scene, a folder or file may hold face crops
+            faces = finder.find(gray, whole_image=not self.source.live)
         else:  # search the low-res stream, take eyes and crops from the full-size one
             sx, sy = gray.shape[1] / frame.small.shape[1], gray.shape[0] / frame.small.shape[0]
             faces = [finder.face_with_eyes(gray, scale_box(b, sx, sy)) for b in finder.find_face_boxes(frame.small)]

@@ -46,7 +46,8 @@ class Frame(NamedTuple):
 
 
 class FrameSource:
-    """Base of all sources; ``live`` sources are reconnected when reads fail."""
+    """Base of all sources. ``live`` sources (cameras, streams) are reconnected when reads fail,
+    and their frames are scenes: a frame without a face box is never taken as one face crop."""
 
     live = False
 
