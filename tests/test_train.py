@@ -13,6 +13,7 @@ from edge_runtime.features import STUDENT_GEOMETRY, align_band, eye_centers
 from train.augment import AugmentConfig, augmented_features, blend_mask, self_blend
 from train.cache import CONTEXT_GEOMETRY
 from train.data import Sample, discover, group_key, split_groups
+from train.loop import TrainConfig, learning_rate_schedule
 from train.run import SPLIT_VERSION, load_crops, load_samples, prepare, split_crops, split_summary
 from train.sequence import epoch_entries
 from train.video import frame_indices, sample_frames
@@ -135,3 +136,14 @@ def test_faces_found_or_missed_never_move_the_split(shared_data: Path, tmp_path:
     assert set(part.val.paths) == set(full.val.paths) & set(fewer.paths)
     assert set(part.train.paths) == set(full.train.paths) & set(fewer.paths)
     assert split_summary(part)["version"] == SPLIT_VERSION
+
+
+def test_learning_rate_warms_up_then_decays():
+    lr = learning_rate_schedule(TrainConfig(epochs=16, learning_rate=3e-3), steps=100)
+    assert float(lr(0)) == 0.0 and float(lr(50)) == pytest.approx(1.5e-3, rel=1e-3)  # one epoch of warm-up
+    assert float(lr(100)) == pytest.approx(3e-3, rel=1e-3)
+    assert float(lr(800)) < float(lr(100)) and float(lr(1600)) == pytest.approx(0.02 * 3e-3, rel=1e-2)
+    short = learning_rate_schedule(TrainConfig(epochs=2, learning_rate=1e-3), steps=100)
+    assert float(short(50)) == pytest.approx(1e-3, rel=1e-3)  # warm-up capped at a quarter of the run
+    flat = learning_rate_schedule(TrainConfig(epochs=4, learning_rate=1e-3, warmup_epochs=0), steps=10)
+    assert float(flat(0)) == pytest.approx(1e-3)
