@@ -57,8 +57,9 @@ def run_data(run: Dict, workers: int = 0) -> RunData:
                    Path(a["cache"]) if a.get("cache") not in (None, "None") else DEFAULT_CACHE, workers,
                    a.get("frames_every", 10), a.get("frames_max", 20), bool(a.get("sbi_only")))
     if run.get("split") not in (None, split_summary(data)):
-        raise EyegradError(f"this run's split (version {run['split'].get('version', 'crops')}) cannot be remade "
-                           f"with split {SPLIT_VERSION} and crops {CACHE_VERSION}: retrain it")
+        made = run["split"].get("version", "split on crops, before files-v1")
+        raise EyegradError(f"the run's train/validation split ({made}) differs from today's ({SPLIT_VERSION}, "
+                           f"crops {CACHE_VERSION}): its validation would hold images it trained on; retrain it")
     return data
 
 

@@ -138,3 +138,28 @@ def test_recalibrate_gives_an_old_model_the_current_views_and_keeps_its_weights(
     assert main(["optimize", "--run", str(tiny_run / "run"), "--recalibrate", str(other), "--out", str(new)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("eyegrad: error:") and "data and split" in err and "\n" not in err
+
+
+def test_a_run_split_before_files_v1_is_refused(tiny_run: Path, capsys):
+    """Runs made before the file-level split recorded no split version; their split cannot be remade."""
+    from edge_runtime.model import parse_metadata
+    from optimize.export import embed_metadata
+
+    exported = tiny_run / "eyegrad.tflite"  # written by the optimize test above
+    if not exported.is_file():
+        pytest.skip("needs the optimize test's export")
+    run = json.loads((tiny_run / "run" / "run.json").read_text())
+    old_split = {k: v for k, v in run["split"].items() if k != "version"}
+    old_run = tiny_run / "old_run"
+    old_run.mkdir()
+    (old_run / "run.json").write_text(json.dumps({**run, "split": old_split}))
+    meta = parse_metadata(exported.read_bytes())
+    old_model = tiny_run / "old_split.tflite"
+    old_model.write_bytes(embed_metadata(exported.read_bytes(),
+                                         {**meta, "training": {**meta["training"], "split": old_split}}))
+    capsys.readouterr()
+    assert main(["optimize", "--run", str(old_run), "--recalibrate", str(old_model),
+                 "--out", str(tiny_run / "never.tflite")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("eyegrad: error:") and "split on crops, before files-v1" in err and "\n" not in err
+    assert not (tiny_run / "never.tflite").exists()
