@@ -93,7 +93,8 @@ def split_summary(data: RunData) -> Dict:
     def counts(c: CropSet) -> Dict:
         return {src: {"real": int(((c.sources == src) & (c.labels == 0)).sum()),
                       "fake": int(((c.sources == src) & (c.labels == 1)).sum())} for src in sorted(set(c.sources))}
-    return {"version": SPLIT_VERSION, "train": counts(data.train), "val": counts(data.val), "real_only_sources": list(data.real_only_sources)}
+    return {"version": SPLIT_VERSION, "train": counts(data.train), "val": counts(data.val),
+            "real_only_sources": list(data.real_only_sources)}
 
 
 def run_metadata(args_dict: Dict, roots: Sequence[Path]) -> Dict:
