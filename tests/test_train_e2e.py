@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -163,3 +164,26 @@ def test_a_run_split_before_files_v1_is_refused(tiny_run: Path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("eyegrad: error:") and "split on crops, before files-v1" in err and "\n" not in err
     assert not (tiny_run / "never.tflite").exists()
+
+
+def test_leave_one_source_out_scores_each_source_with_a_run_that_never_saw_it(shared_data: Path, tmp_path: Path):
+    from train.run import load_crops, load_samples
+
+    roots = [shared_data / "mesonet_df" / "train", shared_data / "ciplab" / "train", shared_data / "utkface"]
+    out, cache = tmp_path / "loso_run", tmp_path / "cache"
+    code = main(["train", "--loso-only", "--data", *map(str, roots), "--limit", "8", "--loso-epochs", "1",
+                 "--batch-size", "16", "--out", str(out), "--cache", str(cache), "--workers", "1"])
+    assert code == 0
+    table = json.loads((out / "loso.json").read_text())
+    crops = load_crops(load_samples(roots, limit=8), cache, workers=1)
+    assert set(table) == {"ciplab", "mesonet_df", "utkface"}
+    for source, row in table.items():
+        assert row["n"] == int((crops.sources == source).sum())  # all of it, none kept for training
+        assert 0.0 <= row["val_auc"] <= 1.0  # the other sources' validation split: both classes
+    for source in ("ciplab", "mesonet_df"):
+        assert 0.0 <= table[source]["auc"] <= 1.0
+    assert math.isnan(table["utkface"]["auc"])  # real faces only: no AUC ...
+    assert 0.0 <= table["utkface"]["real_pass_rate"] <= 1.0  # ... but the share of them passed as real
+    lines = (out / "loso.md").read_text().splitlines()
+    assert lines[0] == "| held-out source | n | accuracy | auc | real_pass_rate | val_auc |"
+    assert [line.split(" | ")[0] for line in lines[2:]] == ["| ciplab", "| mesonet_df", "| utkface"]
