@@ -1,27 +1,38 @@
 # eyegrad: `make demo` and `make test` set up their own virtualenv (.venv) first.
+# The demo needs only the runtime (numpy, OpenCV, Pillow, LiteRT); the tests need every extra.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 EXTRAS := train,web,dev,pi,scale
 
-.PHONY: venv demo test bench clean
+.PHONY: venv venv-dev demo test bench wheel clean
 
-venv: $(BIN)/eyegrad
+venv: $(VENV)/.runtime
+venv-dev: $(VENV)/.dev
 
-$(BIN)/eyegrad: setup.cfg pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+
+$(VENV)/.runtime: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
 	@touch $@
+
+$(VENV)/.dev: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	@touch $@ $(VENV)/.runtime
 
 demo: venv
 	$(BIN)/eyegrad detect examples/
 
-test: venv
+test: venv-dev
 	$(BIN)/python -m pytest -q -rs
 
-bench: venv
+bench: venv-dev
 	$(BIN)/eyegrad bench
 
+wheel: venv-dev
+	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir dist .
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -12,13 +12,13 @@ from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
-from edge_runtime.decode import decode_image, read_bytes
-from edge_runtime.errors import InputError
-from edge_runtime.faces import FaceFinder
-from edge_runtime.metrics import binary_report
-from edge_runtime.model import EyeModel
-from edge_runtime.progress import Progress
-from edge_runtime.results import FaceResult, image_verdict
+from eyegrad.runtime.decode import decode_image, read_bytes
+from eyegrad.runtime.errors import InputError
+from eyegrad.runtime.faces import FaceFinder
+from eyegrad.runtime.metrics import binary_report
+from eyegrad.runtime.model import EyeModel
+from eyegrad.runtime.progress import Progress
+from eyegrad.runtime.results import FaceResult, image_verdict
 
 from .images import Labelled
 

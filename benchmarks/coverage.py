@@ -1,9 +1,9 @@
 """Face coverage and cascade-eye rate of the face finder on a fixed subset of ../shared/data.
 
-``python -m benchmarks.coverage [--data DIR] [--per-set 150] [--json OUT]`` prints, per
+``python -m eyegrad.benchmarks.coverage [--data DIR] [--per-set 150] [--json OUT]`` prints, per
 set, the share of images where a face is found, the share whose largest face got its
 eyes from the eye cascade (not the geometric fallback), and the mean time of
-``FaceFinder.find`` on one thread. Speed work on ``edge_runtime/faces.py`` must not
+``FaceFinder.find`` on one thread. Speed work on ``edge_runtime/faces.py`` (``eyegrad.runtime.faces``) must not
 lower either rate: ``--full-search`` measures the finder without its quick pass.
 """
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import Dict, List, Optional
 
 import cv2
 
-from edge_runtime.decode import decode_image
-from edge_runtime.errors import InputError
-from edge_runtime.faces import FaceFinder
-from edge_runtime.progress import Progress
+from eyegrad.runtime.decode import decode_image
+from eyegrad.runtime.errors import InputError
+from eyegrad.runtime.faces import FaceFinder
+from eyegrad.runtime.progress import Progress
 
 from .images import COVERAGE_SETS, SHARED_DATA, Labelled, validation_subset
 
@@ -94,7 +94,7 @@ def format_table(report: Dict) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.coverage", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m eyegrad.benchmarks.coverage", description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, default=SHARED_DATA, help="data root (default: ../shared/data)")
     p.add_argument("--per-set", type=int, default=150, help="images per set, balanced real/fake (default 150)")
     p.add_argument("--offset", type=float, default=0.0,

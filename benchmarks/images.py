@@ -12,7 +12,7 @@ from typing import Dict, List, Sequence, Tuple
 import cv2
 import numpy as np
 
-from edge_runtime.datasets import IMAGE_SUFFIXES, class_dirs, iter_files
+from eyegrad.runtime.datasets import IMAGE_SUFFIXES, class_dirs, iter_files
 
 REPO = Path(__file__).resolve().parent.parent
 #: ../shared/data beside the repository.

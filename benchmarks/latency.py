@@ -11,12 +11,12 @@ from typing import Dict, List, Sequence
 
 import cv2
 
-from edge_runtime.decode import ImageSource, decode_image
-from edge_runtime.detector import Detector
-from edge_runtime.progress import Progress
-from edge_runtime.results import FaceResult, image_verdict
+from eyegrad.runtime.decode import ImageSource, decode_image
+from eyegrad.runtime.detector import Detector
+from eyegrad.runtime.progress import Progress
+from eyegrad.runtime.results import FaceResult, image_verdict
 
-from .stats import summary
+from eyegrad.runtime.timing import summary
 
 STAGES = ("decode", "faces", "eyes", "features", "infer", "total", "total_cpu")
 

@@ -31,10 +31,10 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from benchmarks.stats import summary
-from edge_runtime.progress import Progress
-from edge_runtime.web import create_app
-from edge_runtime.web.server import BackgroundServer
+from eyegrad.runtime.timing import summary
+from eyegrad.runtime.progress import Progress
+from eyegrad.runtime.web import create_app
+from eyegrad.runtime.web.server import BackgroundServer
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"

@@ -18,8 +18,8 @@ from typing import Optional, Sequence, Union
 import numpy as np
 from PIL import Image, ImageOps
 
-from edge_runtime.decode import read_bytes
-from edge_runtime.errors import InputError
+from eyegrad.runtime.decode import read_bytes
+from eyegrad.runtime.errors import InputError
 
 from .images import SHARED_DATA
 
@@ -56,7 +56,7 @@ def missing(weights: Path) -> Optional[str]:
 
 def limit_tf_threads(n: int) -> bool:
     """Run TensorFlow ops on ``n`` threads; False when TensorFlow was already initialised."""
-    from train.tf import tf
+    from eyegrad.train.tf import tf
     try:
         tf.config.threading.set_intra_op_parallelism_threads(n)
         tf.config.threading.set_inter_op_parallelism_threads(n)
@@ -67,7 +67,7 @@ def limit_tf_threads(n: int) -> bool:
 
 def build_meso4():
     """Meso-4 with untrained weights (27,977 trainable parameters)."""
-    from train.tf import keras
+    from eyegrad.train.tf import keras
     L = keras.layers
     x = inp = keras.Input(shape=(INPUT_SIDE, INPUT_SIDE, 3))
     for filters, kernel, pool in ((8, 3, 2), (8, 5, 2), (16, 5, 2), (16, 5, 4)):
@@ -99,12 +99,12 @@ def keras_p_fake(model, batch: np.ndarray, batch_size: int = 32) -> np.ndarray:
 
 def keras_call(model):
     """A compiled single-image call, for latency: ``fn(x)`` -> output as numpy."""
-    from train.tf import tf
+    from eyegrad.train.tf import tf
     fn = tf.function(lambda t: model(t, training=False))
     return lambda x: fn(tf.constant(x[None])).numpy()
 
 
 def to_int8(model, representative: Sequence[np.ndarray]) -> bytes:
     """Full-integer int8 .tflite (int8 in and out) by post-training quantization."""
-    from optimize.export import convert
+    from eyegrad.optimize.export import convert
     return convert(model, "int8", np.stack(representative).astype(np.float32))

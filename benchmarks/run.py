@@ -11,11 +11,11 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from edge_runtime.detector import Detector
-from edge_runtime.errors import EyegradError
-from edge_runtime.faces import FaceFinder
-from edge_runtime.features import eye_features
-from edge_runtime.model import EyeModel, interpreter_class
+from eyegrad.runtime.detector import Detector
+from eyegrad.runtime.errors import EyegradError
+from eyegrad.runtime.faces import FaceFinder
+from eyegrad.runtime.features import eye_features
+from eyegrad.runtime.model import EyeModel, interpreter_class
 
 from . import meso4
 from .accuracy import Item, accuracy_report, eyegrad_scores, prepare, whole_image_scores
@@ -23,7 +23,7 @@ from .images import BENCH_SETS, SHARED_DATA, Labelled, camera_frame, sample_file
 from .latency import set_threads, stage_latency, throughput
 from .machine import describe
 from .report import pareto
-from .stats import time_call
+from eyegrad.runtime.timing import time_call
 from .tflite_run import TfliteRunner
 from .variants import collect
 

@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from edge_runtime.datasets import IMAGE_SUFFIXES, iter_files
-from edge_runtime.scan import Summary, scan
-from edge_runtime.scan.records import available_cores
+from eyegrad.runtime.datasets import IMAGE_SUFFIXES, iter_files
+from eyegrad.runtime.scan import Summary, scan
+from eyegrad.runtime.scan.records import available_cores
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_IMAGES = REPO.parent / "shared" / "data" / "utkface" / "real"

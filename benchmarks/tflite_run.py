@@ -7,9 +7,9 @@ from typing import Dict, Union
 
 import numpy as np
 
-from edge_runtime.model import interpreter_class
+from eyegrad.runtime.model import interpreter_class
 
-from .stats import time_call
+from eyegrad.runtime.timing import time_call
 
 
 class TfliteRunner:

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
-from edge_runtime.model import DEFAULT_MODEL
+from eyegrad.runtime.model import DEFAULT_MODEL
 
 DEFAULT_MANIFEST = DEFAULT_MODEL.parent / "variants" / "variants.json"
 _PATH_KEYS = ("path", "file", "tflite")

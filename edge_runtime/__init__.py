@@ -7,4 +7,3 @@ from .results import DetectResult, FaceResult
 
 __all__ = ["Box", "Face", "Detector", "DetectResult", "FaceResult", "EyegradError", "InputError",
            "ModelError", "FEATURE_VERSION", "eye_features"]
-__version__ = "0.1.0"

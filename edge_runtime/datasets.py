@@ -44,3 +44,18 @@ def labelled_files(root: Path, suffixes: Sequence[str] = tuple(IMAGE_SUFFIXES)) 
         if folder is not None:
             out.extend((p, label) for p in iter_files(folder, suffixes))
     return out
+
+
+def expand_inputs(paths: List[str], keep_empty_folders: bool = False) -> Iterator[str]:
+    """Files as given, and the images inside folders (recursive, sorted).
+
+    Paths that do not exist are passed through so that they get an error result; so are
+    folders without any image when ``keep_empty_folders`` is set.
+    """
+    for raw in paths:
+        p = Path(raw)
+        files = [str(f) for f in iter_files(p, IMAGE_SUFFIXES)] if p.is_dir() else []
+        if files:
+            yield from files
+        elif keep_empty_folders or not p.is_dir():
+            yield raw

@@ -7,6 +7,7 @@ else ``tensorflow.lite`` ($EYEGRAD_INTERPRETER forces one). A model must carry J
 from __future__ import annotations
 
 import importlib
+import importlib.resources
 import json
 import os
 from pathlib import Path
@@ -21,8 +22,8 @@ from .tflite_metadata import read_metadata_entries
 
 #: Name of the metadata entry that holds eyegrad's JSON.
 METADATA_NAME = "eyegrad"
-#: The model shipped in the repository, used when no model is given.
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "eyegrad.tflite"
+#: The shipped model (package data of ``eyegrad.models``), used when no model is given.
+DEFAULT_MODEL = Path(str(importlib.resources.files("eyegrad.models").joinpath("eyegrad.tflite")))
 
 
 #: Environment variable that forces one interpreter (a key of ``INTERPRETERS``), e.g. for

@@ -15,7 +15,7 @@ and tflite-runtime 2.14 were bit-identical on the same features, and the feature
 agreed to 5e-7 across numpy 1/OpenCV 4.10 and numpy 2/OpenCV 4.14. So the default tolerance
 is ``MAX_STEPS`` output steps (plus 1e-6 for the JSON rounding); faces must be identical.
 
-    python -m optimize.check_tflite_runtime [--model M] [--venv DIR] [IMAGES...]
+    python -m eyegrad.optimize.check_tflite_runtime [--model M] [--venv DIR] [IMAGES...]
 
 The first run downloads the packages (about 60 MB); later runs reuse the venv.
 """
@@ -30,7 +30,7 @@ import venv
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-from edge_runtime.model import DEFAULT_MODEL, INTERPRETER_ENV, EyeModel
+from eyegrad.runtime.model import DEFAULT_MODEL, INTERPRETER_ENV, EyeModel
 
 REPO = Path(__file__).resolve().parent.parent
 #: The stack of an older Pi: tflite-runtime 2.14 needs numpy 1 (and so an OpenCV built for it).
@@ -82,7 +82,7 @@ def detect_json(python: Path, model: Path, images: Sequence[str], interpreter: O
     env.pop(INTERPRETER_ENV, None)
     if interpreter:
         env[INTERPRETER_ENV] = interpreter
-    proc = subprocess.run([str(python), "-m", "edge_runtime", "detect", "--json", "--model", str(model), *images],
+    proc = subprocess.run([str(python), "-m", "eyegrad", "detect", "--json", "--model", str(model), *images],
                           cwd=REPO, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"{python} eyegrad detect failed ({proc.returncode}): {proc.stderr.strip()[-800:]}")

@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from edge_runtime.errors import EyegradError
+from eyegrad.runtime.errors import EyegradError
 
 
 def configure(p: argparse.ArgumentParser) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from train.tf import keras, tf
+from eyegrad.train.tf import keras, tf
 
 
 def _logit(p):

@@ -7,8 +7,8 @@ from typing import Dict, Iterable, Optional
 import flatbuffers
 import numpy as np
 
-from edge_runtime.model import METADATA_NAME
-from train.tf import tf
+from eyegrad.runtime.model import METADATA_NAME
+from eyegrad.train.tf import tf
 
 try:
     from tensorflow.lite.python import schema_py_generated as schema

@@ -17,7 +17,7 @@ Only the largest face of an image is recorded. No timestamps: the same model and
 give the same files, except for the last bit of a few feature values (cv2.magnitude's SIMD
 path depends on memory alignment). Regenerate after shipping a model::
 
-    python -m optimize.golden [--model models/eyegrad.tflite] [--out models/golden] [IMAGES...]
+    python -m eyegrad.optimize.golden [--model models/eyegrad.tflite] [--out models/golden] [IMAGES...]
 """
 from __future__ import annotations
 
@@ -32,12 +32,12 @@ from typing import Dict, Optional, Sequence, Union
 import cv2
 import numpy as np
 
-from edge_runtime.decode import decode_image
-from edge_runtime.errors import EyegradError
-from edge_runtime.faces import FaceFinder
-from edge_runtime.features import CHANNELS, FEATURE_CLIP, FEATURE_SCALE, SUPERSAMPLE, band_features, eye_centers, face_band
-from edge_runtime.model import DEFAULT_MODEL, EyeModel
-from edge_runtime.results import verdict_for
+from eyegrad.runtime.decode import decode_image
+from eyegrad.runtime.errors import EyegradError
+from eyegrad.runtime.faces import FaceFinder
+from eyegrad.runtime.features import CHANNELS, FEATURE_CLIP, FEATURE_SCALE, SUPERSAMPLE, band_features, eye_centers, face_band
+from eyegrad.runtime.model import DEFAULT_MODEL, EyeModel
+from eyegrad.runtime.results import verdict_for
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "models" / "golden"

@@ -1,10 +1,10 @@
-"""The JSON metadata embedded in every exported .tflite (see edge_runtime.model)."""
+"""The JSON metadata embedded in every exported .tflite (read by eyegrad.runtime.model)."""
 from __future__ import annotations
 
 import time
 from typing import Dict, Optional
 
-from edge_runtime.features import CHANNELS, FEATURE_CLIP, FEATURE_SCALE, FEATURE_VERSION, SUPERSAMPLE, BandGeometry
+from eyegrad.runtime.features import CHANNELS, FEATURE_CLIP, FEATURE_SCALE, FEATURE_VERSION, SUPERSAMPLE, BandGeometry
 
 #: The views a face's p_fake is the mean of: the band and its mirror image ...
 VIEWS = ("band", "mirrored")

@@ -12,16 +12,16 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from edge_runtime.errors import EyegradError
-from edge_runtime.features import STUDENT_GEOMETRY, BandGeometry
-from edge_runtime.metrics import binary_report
-from train.augment import AUGMENT_PRESETS
-from train.cache import CACHE_VERSION, CONTEXT_GEOMETRY, DEFAULT_CACHE
-from train.loop import TrainConfig, seed_everything, train_model
-from train.models import build_student, build_teacher
-from train.reports import markdown_table
-from train.run import SPLIT_VERSION, TEACHER_GEOMETRY, RunData, prepare, split_summary
-from train.sequence import AugmentedBands, plain_batch, view_batches
+from eyegrad.runtime.errors import EyegradError
+from eyegrad.runtime.features import STUDENT_GEOMETRY, BandGeometry
+from eyegrad.runtime.metrics import binary_report
+from eyegrad.train.augment import AUGMENT_PRESETS
+from eyegrad.train.cache import CACHE_VERSION, CONTEXT_GEOMETRY, DEFAULT_CACHE
+from eyegrad.train.loop import TrainConfig, seed_everything, train_model
+from eyegrad.train.models import build_student, build_teacher
+from eyegrad.train.reports import markdown_table
+from eyegrad.train.run import SPLIT_VERSION, TEACHER_GEOMETRY, RunData, prepare, split_summary
+from eyegrad.train.sequence import AugmentedBands, plain_batch, view_batches
 
 from .calibrate import balanced_threshold, uncertain_band
 from .distill import Distiller

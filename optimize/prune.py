@@ -7,7 +7,7 @@ from typing import Dict
 import numpy as np
 import tensorflow_model_optimization as tfmot
 
-from train.tf import keras
+from eyegrad.train.tf import keras
 
 sparsity_api = tfmot.sparsity.keras
 

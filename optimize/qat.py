@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import tensorflow_model_optimization as tfmot
 
-from train.layers import CUSTOM_OBJECTS
-from train.tf import keras
+from eyegrad.train.layers import CUSTOM_OBJECTS
+from eyegrad.train.tf import keras
 
 qapi = tfmot.quantization.keras
 

@@ -13,9 +13,9 @@ from typing import Dict, Optional
 
 import numpy as np
 
-from edge_runtime.errors import EyegradError
-from train.cache import CONTEXT_GEOMETRY
-from train.sequence import view_batches
+from eyegrad.runtime.errors import EyegradError
+from eyegrad.train.cache import CONTEXT_GEOMETRY
+from eyegrad.train.sequence import view_batches
 
 from .export import embed_metadata
 from .metadata import VIEWS, ZOOMS

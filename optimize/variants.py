@@ -7,9 +7,9 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from benchmarks.stats import time_call
-from edge_runtime.metrics import binary_report
-from edge_runtime.model import EyeModel
+from eyegrad.runtime.timing import time_call
+from eyegrad.runtime.metrics import binary_report
+from eyegrad.runtime.model import EyeModel
 
 from .prune import gzipped_size
 

@@ -14,9 +14,9 @@ import cv2
 import numpy as np
 import pytest
 
-from edge_runtime.decode import decode_image
-from edge_runtime.faces import FaceFinder
-from edge_runtime.features import (FEATURE_CLIP, FEATURE_SCALE, STUDENT_GEOMETRY, SUPERSAMPLE, align_band, eye_centers,
+from eyegrad.runtime.decode import decode_image
+from eyegrad.runtime.faces import FaceFinder
+from eyegrad.runtime.features import (FEATURE_CLIP, FEATURE_SCALE, STUDENT_GEOMETRY, SUPERSAMPLE, align_band, eye_centers,
                                    eye_features, face_band, gradient_channels, mirror_features)
 
 

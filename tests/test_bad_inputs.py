@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from edge_runtime.datasets import IMAGE_SUFFIXES
-from edge_runtime.decode import decode_bytes, decode_image
-from edge_runtime.detector import Detector
-from edge_runtime.errors import InputError
+from eyegrad.runtime.datasets import IMAGE_SUFFIXES
+from eyegrad.runtime.decode import decode_bytes, decode_image
+from eyegrad.runtime.detector import Detector
+from eyegrad.runtime.errors import InputError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "data"))
 import make_bad_corpus as corpus  # noqa: E402
@@ -90,7 +90,7 @@ def test_detector_batch_goes_on(bad_dir: Path, detector: Detector) -> None:
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "edge_runtime", *args], cwd=cwd, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "eyegrad", *args], cwd=cwd, capture_output=True,
                           text=True, timeout=300)
 
 

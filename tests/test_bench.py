@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.coverage import coverage, flips
-from benchmarks.latency import STAGES
-from benchmarks.meso4 import DEFAULT_WEIGHTS
-from benchmarks.report import pareto
-from benchmarks.variants import read_manifest
-from edge_runtime.cli import main
-from edge_runtime.model import DEFAULT_MODEL, EyeModel
+from eyegrad.benchmarks.coverage import coverage, flips
+from eyegrad.benchmarks.latency import STAGES
+from eyegrad.benchmarks.meso4 import DEFAULT_WEIGHTS
+from eyegrad.benchmarks.report import pareto
+from eyegrad.benchmarks.variants import read_manifest
+from eyegrad.cli import main
+from eyegrad.runtime.model import DEFAULT_MODEL, EyeModel
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -18,12 +18,12 @@ import cv2
 import numpy as np
 import pytest
 
-from edge_runtime.boxes import Box
-from edge_runtime.camera import CameraLoop, LoopOptions, Tracker, open_source
-from edge_runtime.camera.sources import CaptureSource, FolderSource, PiCameraSource
-from edge_runtime.cli import main
-from edge_runtime.detector import Detector
-from edge_runtime.results import verdict_for
+from eyegrad.runtime.boxes import Box
+from eyegrad.runtime.camera import CameraLoop, LoopOptions, Tracker, open_source
+from eyegrad.runtime.camera.sources import CaptureSource, FolderSource, PiCameraSource
+from eyegrad.cli import main
+from eyegrad.runtime.detector import Detector
+from eyegrad.runtime.results import verdict_for
 
 DESIGN_KEYS = {"path", "verdict", "p_fake", "faces", "timing_ms", "error"}
 CAMERA_KEYS = DESIGN_KEYS | {"frame", "tracks", "detected", "fps", "smoothed"}
@@ -395,7 +395,7 @@ def test_bad_source_and_arguments(capsys, tmp_path):
 # -- the CLI end to end ---------------------------------------------------------------
 def eyegrad_cmd() -> List[str]:
     script = Path(sys.executable).with_name("eyegrad")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "edge_runtime"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "eyegrad"]
 
 
 def test_cli_json_lines_from_a_video(flawed_video):

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from edge_runtime.cli import main
-from edge_runtime.features import FEATURE_VERSION, SUPERSAMPLE
-from edge_runtime.model import DEFAULT_MODEL
+from eyegrad.cli import main
+from eyegrad.runtime.features import FEATURE_VERSION, SUPERSAMPLE
+from eyegrad.runtime.model import DEFAULT_MODEL
 
 DETECT_KEYS = {"path", "verdict", "p_fake", "faces", "timing_ms", "error"}
 FACE_KEYS = {"box", "eyes", "eyes_from", "p_fake"}
@@ -21,7 +21,7 @@ REPORT_KEYS = {"n", "coverage", "accuracy", "balanced_accuracy", "auc", "precisi
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "edge_runtime", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "eyegrad", *args], capture_output=True, text=True,
                           timeout=300)
 
 

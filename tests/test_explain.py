@@ -7,9 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
-from edge_runtime import Detector
-from edge_runtime.cli import main
-from edge_runtime.explain import IMAGE_NAMES, explain_result, explanation_pngs, heatmap_image
+from eyegrad.runtime import Detector
+from eyegrad.cli import main
+from eyegrad.runtime.explain import IMAGE_NAMES, explain_result, explanation_pngs, heatmap_image
 
 
 @pytest.fixture(scope="module")

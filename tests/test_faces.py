@@ -9,11 +9,11 @@ import cv2
 import numpy as np
 import pytest
 
-from edge_runtime.boxes import Box
-from edge_runtime.decode import decode_image
-from edge_runtime.detector import Detector
-from edge_runtime.faces import WHOLE_IMAGE_EYE_ROWS, WHOLE_IMAGE_EYE_SCALE_FACTOR, FaceFinder
-from edge_runtime.features import eye_centers
+from eyegrad.runtime.boxes import Box
+from eyegrad.runtime.decode import decode_image
+from eyegrad.runtime.detector import Detector
+from eyegrad.runtime.faces import WHOLE_IMAGE_EYE_ROWS, WHOLE_IMAGE_EYE_SCALE_FACTOR, FaceFinder
+from eyegrad.runtime.features import eye_centers
 
 #: MesoNet frames (a profile, a tilted head, closed eyes) on which the face cascade finds no box
 #: and the eye cascade no eye.

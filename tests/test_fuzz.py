@@ -33,12 +33,12 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as npst
 from PIL import Image
 
-from edge_runtime.boxes import Box, Face
-from edge_runtime.decode import array_to_gray, decode_bytes, decode_image
-from edge_runtime.detector import Detector
-from edge_runtime.errors import InputError
-from edge_runtime.faces import FaceFinder
-from edge_runtime.features import FEATURE_CLIP, STUDENT_GEOMETRY, eye_features
+from eyegrad.runtime.boxes import Box, Face
+from eyegrad.runtime.decode import array_to_gray, decode_bytes, decode_image
+from eyegrad.runtime.detector import Detector
+from eyegrad.runtime.errors import InputError
+from eyegrad.runtime.faces import FaceFinder
+from eyegrad.runtime.features import FEATURE_CLIP, STUDENT_GEOMETRY, eye_features
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 DEEP = int(os.environ.get("EYEGRAD_FUZZ_EXAMPLES", "0"))

@@ -7,15 +7,15 @@ import cv2
 import numpy as np
 import pytest
 
-from edge_runtime.boxes import Box, Face
-from edge_runtime.decode import decode_image
-from edge_runtime.detector import Detector
-from edge_runtime.faces import FaceFinder
-from edge_runtime.features import align_band, eye_centers, eye_features
-from edge_runtime.model import DEFAULT_MODEL, EyeModel
-from edge_runtime.results import verdict_for
-from optimize.check_tflite_runtime import MAX_STEPS
-from optimize.golden import DEFAULT_OUT, MANIFEST, sha256_of, write_golden
+from eyegrad.runtime.boxes import Box, Face
+from eyegrad.runtime.decode import decode_image
+from eyegrad.runtime.detector import Detector
+from eyegrad.runtime.faces import FaceFinder
+from eyegrad.runtime.features import align_band, eye_centers, eye_features
+from eyegrad.runtime.model import DEFAULT_MODEL, EyeModel
+from eyegrad.runtime.results import verdict_for
+from eyegrad.optimize.check_tflite_runtime import MAX_STEPS
+from eyegrad.optimize.golden import DEFAULT_OUT, MANIFEST, sha256_of, write_golden
 
 EXAMPLES = DEFAULT_OUT.parent.parent / "examples"
 
@@ -24,7 +24,7 @@ EXAMPLES = DEFAULT_OUT.parent.parent / "examples"
 def manifest() -> dict:
     path = DEFAULT_OUT / MANIFEST
     if not path.exists():
-        pytest.fail(f"{path} missing: run `python -m optimize.golden`")
+        pytest.fail(f"{path} missing: run `python -m eyegrad.optimize.golden`")
     return json.loads(path.read_text())
 
 
@@ -44,7 +44,7 @@ def test_golden_covers_the_examples(manifest, sample_images):
 
 def test_golden_is_for_the_shipped_model(manifest, model):
     assert manifest["model_sha256"] == sha256_of(DEFAULT_MODEL), \
-        "models/golden/ was made for another model: run `python -m optimize.golden` after shipping a model"
+        "models/golden/ was made for another model: run `python -m eyegrad.optimize.golden` after shipping a model"
     assert manifest["geometry"] == model.geometry.to_dict()
     assert manifest["feature_version"] == model.metadata["feature_version"]
     assert manifest["threshold"] == model.threshold and manifest["uncertain_band"] == list(model.uncertain_band)

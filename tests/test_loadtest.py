@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("flask", reason="the web extra (flask) is not installed")
 
-from benchmarks.loadtest import MIX, format_report, main, run_loadtest  # noqa: E402
+from eyegrad.benchmarks.loadtest import MIX, format_report, main, run_loadtest  # noqa: E402
 
 
 @pytest.fixture(scope="module")

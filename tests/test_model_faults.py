@@ -17,14 +17,14 @@ from typing import Callable, Dict, NamedTuple
 import numpy as np
 import pytest
 
-from edge_runtime.cli import main as cli_main
-from edge_runtime.decode import decode_image
-from edge_runtime.detector import Detector
-from edge_runtime.errors import ModelError
-from edge_runtime.faces import FaceFinder
-from edge_runtime.features import CHANNELS, BandGeometry, eye_features
-from edge_runtime.model import DEFAULT_MODEL, METADATA_NAME, EyeModel
-from edge_runtime.tflite_metadata import read_metadata_entries
+from eyegrad.cli import main as cli_main
+from eyegrad.runtime.decode import decode_image
+from eyegrad.runtime.detector import Detector
+from eyegrad.runtime.errors import ModelError
+from eyegrad.runtime.faces import FaceFinder
+from eyegrad.runtime.features import CHANNELS, BandGeometry, eye_features
+from eyegrad.runtime.model import DEFAULT_MODEL, METADATA_NAME, EyeModel
+from eyegrad.runtime.tflite_metadata import read_metadata_entries
 
 REPO = Path(__file__).resolve().parent.parent
 IMAGE = REPO / "examples" / "real_mesonet_00240.jpg"
@@ -42,9 +42,9 @@ class Built(NamedTuple):
 @pytest.fixture(scope="module")
 def built() -> Built:
     """Build and convert the tiny models once (a few seconds with TensorFlow)."""
-    export = pytest.importorskip("optimize.export", reason="needs TensorFlow (the train extra)")
-    from train.models import build_student
-    from train.tf import keras
+    export = pytest.importorskip("eyegrad.optimize.export", reason="needs TensorFlow (the train extra)")
+    from eyegrad.train.models import build_student
+    from eyegrad.train.tf import keras
 
     metadata = EyeModel(DEFAULT_MODEL).metadata
     g = BandGeometry.from_dict(metadata["geometry"])
@@ -57,7 +57,7 @@ def built() -> Built:
 
 def with_metadata(built: Built, model: bytes = b"", **changes) -> bytes:
     """``model`` (default: the good student) with the base metadata changed (None deletes a key)."""
-    from optimize.export import embed_metadata
+    from eyegrad.optimize.export import embed_metadata
 
     meta = {k: v for k, v in {**built.metadata, **changes}.items() if not (k in changes and v is None)}
     return embed_metadata(model or built.raw, meta)
@@ -72,7 +72,7 @@ def not_json(built: Built) -> bytes:
 
 
 def not_an_object(built: Built) -> bytes:
-    from optimize.export import embed_metadata
+    from eyegrad.optimize.export import embed_metadata
 
     return embed_metadata(built.raw, [built.metadata])
 
@@ -193,7 +193,7 @@ def test_fault_cli_exit_2(model_dir: Path, name: str, capsys) -> None:
 @pytest.mark.parametrize("name", ["truncated_half", "unknown_feature_version", "wrong_input_shape"])
 def test_fault_cli_process(model_dir: Path, name: str) -> None:
     """As a real process: exit code 2, the error as the last stderr line, no traceback."""
-    proc = subprocess.run([sys.executable, "-m", "edge_runtime", "detect", "--model",
+    proc = subprocess.run([sys.executable, "-m", "eyegrad", "detect", "--model",
                            str(model_dir / f"{name}.tflite"), str(IMAGE)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2, proc.stderr

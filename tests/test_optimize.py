@@ -14,25 +14,25 @@ from typing import List, Tuple
 import numpy as np
 import pytest
 
-from edge_runtime.cli import main
-from edge_runtime.decode import decode_image
-from edge_runtime.detector import Detector
-from edge_runtime.errors import EyegradError
-from edge_runtime.faces import FaceFinder
-from edge_runtime.features import FEATURE_VERSION, STUDENT_GEOMETRY, eye_features
-from edge_runtime.model import EyeModel, interpreter_class
-from edge_runtime.results import verdict_for
-from edge_runtime.tflite_metadata import read_metadata_entries
-from optimize.calibrate import balanced_threshold, uncertain_band
-from optimize.distill import Distiller
-from optimize.export import builtin_op_names, convert, embed_metadata, schema
-from optimize.metadata import ZOOMS, model_metadata
-from optimize.pipeline import check_size, same_split_run
-from optimize.prune import UpdatePruningStep, prunable_copy, sparsity_of, strip
-from optimize.qat import quantize_aware_copy
-from optimize.variants import ensemble_row
-from train.models import build_student, eye_band_cnn
-from train.tf import keras
+from eyegrad.cli import main
+from eyegrad.runtime.decode import decode_image
+from eyegrad.runtime.detector import Detector
+from eyegrad.runtime.errors import EyegradError
+from eyegrad.runtime.faces import FaceFinder
+from eyegrad.runtime.features import FEATURE_VERSION, STUDENT_GEOMETRY, eye_features
+from eyegrad.runtime.model import EyeModel, interpreter_class
+from eyegrad.runtime.results import verdict_for
+from eyegrad.runtime.tflite_metadata import read_metadata_entries
+from eyegrad.optimize.calibrate import balanced_threshold, uncertain_band
+from eyegrad.optimize.distill import Distiller
+from eyegrad.optimize.export import builtin_op_names, convert, embed_metadata, schema
+from eyegrad.optimize.metadata import ZOOMS, model_metadata
+from eyegrad.optimize.pipeline import check_size, same_split_run
+from eyegrad.optimize.prune import UpdatePruningStep, prunable_copy, sparsity_of, strip
+from eyegrad.optimize.qat import quantize_aware_copy
+from eyegrad.optimize.variants import ensemble_row
+from eyegrad.train.models import build_student, eye_band_cnn
+from eyegrad.train.tf import keras
 
 SHAPE = (STUDENT_GEOMETRY.height, STUDENT_GEOMETRY.width, 3)
 #: Keras fp32 vs int8 .tflite p_fake: quantization error allowed.

@@ -13,12 +13,12 @@ from typing import Dict, List
 
 import pytest
 
-from edge_runtime.cli import main
-from edge_runtime.detector import Detector
-from edge_runtime.errors import EyegradError
-from edge_runtime.results import VERDICTS
-from edge_runtime.scan import list_paths, results_file, scan
-from edge_runtime.scan.store import COLUMNS
+from eyegrad.cli import main
+from eyegrad.runtime.detector import Detector
+from eyegrad.runtime.errors import EyegradError
+from eyegrad.runtime.results import VERDICTS
+from eyegrad.runtime.scan import list_paths, results_file, scan
+from eyegrad.runtime.scan.store import COLUMNS
 
 REPO = Path(__file__).resolve().parent.parent
 FORMATS = ("jsonl", "csv", "parquet")
@@ -31,7 +31,7 @@ def needs(fmt: str) -> None:
 
 
 def eyegrad(*args: str) -> List[str]:
-    return [sys.executable, "-m", "edge_runtime", *args]
+    return [sys.executable, "-m", "eyegrad", *args]
 
 
 @pytest.fixture

@@ -7,16 +7,16 @@ import cv2
 import numpy as np
 import pytest
 
-from edge_runtime.decode import decode_image
-from edge_runtime.faces import FaceFinder
-from edge_runtime.features import STUDENT_GEOMETRY, align_band, eye_centers
-from train.augment import AugmentConfig, augmented_features, blend_mask, self_blend
-from train.cache import CONTEXT_GEOMETRY
-from train.data import Sample, discover, group_key, split_groups
-from train.loop import TrainConfig, learning_rate_schedule
-from train.run import SPLIT_VERSION, load_crops, load_samples, prepare, split_crops, split_summary
-from train.sequence import epoch_entries
-from train.video import frame_indices, sample_frames
+from eyegrad.runtime.decode import decode_image
+from eyegrad.runtime.faces import FaceFinder
+from eyegrad.runtime.features import STUDENT_GEOMETRY, align_band, eye_centers
+from eyegrad.train.augment import AugmentConfig, augmented_features, blend_mask, self_blend
+from eyegrad.train.cache import CONTEXT_GEOMETRY
+from eyegrad.train.data import Sample, discover, group_key, split_groups
+from eyegrad.train.loop import TrainConfig, learning_rate_schedule
+from eyegrad.train.run import SPLIT_VERSION, load_crops, load_samples, prepare, split_crops, split_summary
+from eyegrad.train.sequence import epoch_entries
+from eyegrad.train.video import frame_indices, sample_frames
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def test_seeded_augmentation_is_deterministic(context_crop):
 
 
 def test_student_and_teacher_bands_share_one_view(context_crop):
-    from train.run import TEACHER_GEOMETRY
+    from eyegrad.train.run import TEACHER_GEOMETRY
 
     s, t = augmented_features(context_crop, False, CONTEXT_GEOMETRY, [STUDENT_GEOMETRY, TEACHER_GEOMETRY],
                               np.random.default_rng(5), AugmentConfig())

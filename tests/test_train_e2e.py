@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge_runtime import Detector
-from edge_runtime.cli import main
-from optimize.export import builtin_op_names
+from eyegrad.runtime import Detector
+from eyegrad.cli import main
+from eyegrad.optimize.export import builtin_op_names
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +49,8 @@ def test_the_better_of_best_epoch_and_weight_average_is_kept(tiny_run: Path):
 
 
 def test_warm_start_loads_the_layers_that_match_and_leaves_the_rest(tiny_run: Path):
-    from train.loop import warm_start
-    from train.models import build_student, build_teacher
+    from eyegrad.train.loop import warm_start
+    from eyegrad.train.models import build_student, build_teacher
 
     weights = tiny_run / "run" / "student.weights.h5"
     trained = build_student((48, 128, 3))
@@ -110,9 +110,9 @@ def test_optimize_exports_a_model_the_runtime_loads(tiny_run: Path, sample_image
 
 def test_recalibrate_gives_an_old_model_the_current_views_and_keeps_its_weights(tiny_run: Path, sample_images,
                                                                                   capsys):
-    from edge_runtime.model import parse_metadata
-    from optimize.export import embed_metadata
-    from optimize.metadata import VIEWS, ZOOMS
+    from eyegrad.runtime.model import parse_metadata
+    from eyegrad.optimize.export import embed_metadata
+    from eyegrad.optimize.metadata import VIEWS, ZOOMS
 
     exported = tiny_run / "eyegrad.tflite"  # written by the optimize test above
     if not exported.is_file():
@@ -143,8 +143,8 @@ def test_recalibrate_gives_an_old_model_the_current_views_and_keeps_its_weights(
 
 def test_a_run_split_before_files_v1_is_refused(tiny_run: Path, capsys):
     """Runs made before the file-level split recorded no split version; their split cannot be remade."""
-    from edge_runtime.model import parse_metadata
-    from optimize.export import embed_metadata
+    from eyegrad.runtime.model import parse_metadata
+    from eyegrad.optimize.export import embed_metadata
 
     exported = tiny_run / "eyegrad.tflite"  # written by the optimize test above
     if not exported.is_file():
@@ -167,7 +167,7 @@ def test_a_run_split_before_files_v1_is_refused(tiny_run: Path, capsys):
 
 
 def test_leave_one_source_out_scores_each_source_with_a_run_that_never_saw_it(shared_data: Path, tmp_path: Path):
-    from train.run import load_crops, load_samples
+    from eyegrad.train.run import load_crops, load_samples
 
     roots = [shared_data / "mesonet_df" / "train", shared_data / "ciplab" / "train", shared_data / "utkface"]
     out, cache = tmp_path / "loso_run", tmp_path / "cache"

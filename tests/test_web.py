@@ -14,10 +14,10 @@ pytest.importorskip("flask", reason="the web extra (flask) is not installed")
 
 from werkzeug.test import EnvironBuilder  # noqa: E402
 
-from edge_runtime.explain import IMAGE_NAMES  # noqa: E402
-from edge_runtime.results import DetectResult  # noqa: E402
-from edge_runtime.web import create_app  # noqa: E402
-from edge_runtime.web.app import MemoryRequest  # noqa: E402
+from eyegrad.runtime.explain import IMAGE_NAMES  # noqa: E402
+from eyegrad.runtime.results import DetectResult  # noqa: E402
+from eyegrad.runtime.web import create_app  # noqa: E402
+from eyegrad.runtime.web.app import MemoryRequest  # noqa: E402
 
 MAX_UPLOAD = 1024 * 1024
 CONTRACT_KEYS = set(DetectResult.failed(None, "x").to_dict())

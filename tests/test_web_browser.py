@@ -8,8 +8,8 @@ import pytest
 pytest.importorskip("flask", reason="the web extra (flask) is not installed")
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright python package is not installed")
 
-from edge_runtime.web import create_app  # noqa: E402
-from edge_runtime.web.server import BackgroundServer  # noqa: E402
+from eyegrad.runtime.web import create_app  # noqa: E402
+from eyegrad.runtime.web.server import BackgroundServer  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

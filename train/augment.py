@@ -2,7 +2,7 @@
 
 Every augmentation works on the uint8 context crop around the eyes, whose eye
 centres are known (``CONTEXT_GEOMETRY.eye_points()``); the student's and teacher's
-bands are then cut from it with ``edge_runtime.features.align_band`` and turned into
+bands are then cut from it with ``eyegrad.runtime.features.align_band`` and turned into
 features with ``gradient_channels``: the runtime's own code.
 
 The photometric and compression steps exist to defeat the shortcuts of the data:
@@ -17,7 +17,7 @@ from typing import NamedTuple, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from edge_runtime.features import BandGeometry, align_band, band_features, gradient_channels
+from eyegrad.runtime.features import BandGeometry, align_band, band_features, gradient_channels
 
 
 class AugmentConfig(NamedTuple):

@@ -2,7 +2,7 @@
 
 For every image (or sampled video frame) the runtime's own code finds the largest
 face and its eyes and cuts a *context band*: the student's eye band with extra margin,
-at the same pixel scale (``edge_runtime.features.align_band``). Augmentation later cuts
+at the same pixel scale (``eyegrad.runtime.features.align_band``). Augmentation later cuts
 the student's and teacher's bands out of it. Entries are keyed by the crop version (CACHE_VERSION),
 the context geometry and the file's content hash, so re-runs skip what is cached.
 """
@@ -16,12 +16,12 @@ from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
-from edge_runtime.datasets import VIDEO_SUFFIXES
-from edge_runtime.decode import decode_image
-from edge_runtime.errors import InputError
-from edge_runtime.faces import FaceFinder
-from edge_runtime.features import STUDENT_GEOMETRY, BandGeometry, align_band, eye_centers
-from edge_runtime.progress import Progress
+from eyegrad.runtime.datasets import VIDEO_SUFFIXES
+from eyegrad.runtime.decode import decode_image
+from eyegrad.runtime.errors import InputError
+from eyegrad.runtime.faces import FaceFinder
+from eyegrad.runtime.features import STUDENT_GEOMETRY, BandGeometry, align_band, eye_centers
+from eyegrad.runtime.progress import Progress
 
 from .data import Sample
 from .video import sample_frames

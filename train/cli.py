@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from edge_runtime.errors import EyegradError
+from eyegrad.runtime.errors import EyegradError
 
 
 def configure(p: argparse.ArgumentParser) -> None:

@@ -13,7 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Sequence, Tuple
 
-from edge_runtime.datasets import IMAGE_SUFFIXES, VIDEO_SUFFIXES, labelled_files
+from eyegrad.runtime.datasets import IMAGE_SUFFIXES, VIDEO_SUFFIXES, labelled_files
 
 SPLIT_NAMES = {"train", "training", "val", "valid", "validation", "test", "testing"}
 _NUMBER = re.compile(r"(\d+)(?!.*\d)")

@@ -8,8 +8,8 @@ from typing import Dict
 
 import numpy as np
 
-from edge_runtime.features import STUDENT_GEOMETRY
-from edge_runtime.metrics import binary_report, roc_auc
+from eyegrad.runtime.features import STUDENT_GEOMETRY
+from eyegrad.runtime.metrics import binary_report, roc_auc
 
 from .cache import CONTEXT_GEOMETRY, DEFAULT_CACHE
 from .data import source_name

@@ -9,8 +9,8 @@ from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
-from edge_runtime.features import BandGeometry
-from edge_runtime.metrics import roc_auc
+from eyegrad.runtime.features import BandGeometry
+from eyegrad.runtime.metrics import roc_auc
 
 from .augment import AUGMENT_PRESETS
 from .cache import CONTEXT_GEOMETRY, CropSet

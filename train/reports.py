@@ -7,7 +7,7 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
-from edge_runtime.metrics import binary_report, roc_curve
+from eyegrad.runtime.metrics import binary_report, roc_curve
 
 from .cache import CropSet
 

@@ -9,7 +9,7 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
-from edge_runtime.features import FEATURE_VERSION, STUDENT_GEOMETRY
+from eyegrad.runtime.features import FEATURE_VERSION, STUDENT_GEOMETRY
 
 from .cache import CONTEXT_GEOMETRY, DEFAULT_CACHE, CropSet, build_crops
 from .data import Sample, discover, split_groups

@@ -5,7 +5,7 @@ from typing import List, NamedTuple, Sequence, Tuple
 
 import numpy as np
 
-from edge_runtime.features import BandGeometry, mirror_features
+from eyegrad.runtime.features import BandGeometry, mirror_features
 
 from .augment import AugmentConfig, augmented_features, plain_features
 from .cache import CropSet

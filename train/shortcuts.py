@@ -6,8 +6,8 @@ from typing import Callable, Dict, Sequence
 import numpy as np
 from PIL import Image
 
-from edge_runtime.decode import decode_image
-from edge_runtime.metrics import roc_auc
+from eyegrad.runtime.decode import decode_image
+from eyegrad.runtime.metrics import roc_auc
 
 from .augment import jpeg_roundtrip, plain_features
 from .cache import CONTEXT_GEOMETRY, crops_of_gray

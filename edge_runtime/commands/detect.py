@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 from typing import Dict
 
+from ..datasets import expand_inputs
 from ..detector import Detector
 from ..explain import write_explanations
 from ..results import DetectResult
-from .common import add_model_args, expand_inputs
+from .common import add_model_args
 
 
 def configure(p: argparse.ArgumentParser) -> None:

@@ -17,11 +17,9 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        from ..web import create_app
-        from ..web.server import create_server
-    except ImportError as exc:
-        raise EyegradError(f"eyegrad serve needs flask and waitress ({exc}): pip install 'eyegrad[web]'") from None
+    from ..web import create_app  # flask and waitress: the web extra
+    from ..web.server import create_server
+
     if args.workers < 1:
         raise EyegradError("--workers must be at least 1")
     app = create_app(args.model, workers=args.workers, num_threads=args.threads,

@@ -6,8 +6,7 @@ import os
 from pathlib import Path
 from typing import Iterable, List
 
-from ..commands.common import expand_inputs
-from ..datasets import IMAGE_SUFFIXES
+from ..datasets import IMAGE_SUFFIXES, expand_inputs
 from ..errors import EyegradError
 
 GLOB_CHARS = "*?["

@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 description of the web API, served at ``/openapi.json``."""
 from __future__ import annotations
 
-from .. import __version__
+from ... import __version__
 from ..explain import IMAGE_NAMES
 
 _BOX = {"type": "array", "items": {"type": "integer"}, "minItems": 4, "maxItems": 4,

@@ -1,0 +1,12 @@
+"""eyegrad: tell real face photos from deepfakes by the gradients of the eye region.
+
+``from eyegrad import Detector`` is the Python API; ``eyegrad.runtime`` needs only numpy,
+OpenCV, Pillow and a TFLite interpreter. ``eyegrad.train``, ``eyegrad.optimize`` and
+``eyegrad.benchmarks`` need the ``train`` extra.
+"""
+from .runtime import Box, Detector, DetectResult, EyegradError, Face, FaceResult, InputError, ModelError
+
+__version__ = "0.2.0"
+
+__all__ = ["Box", "Detector", "DetectResult", "EyegradError", "Face", "FaceResult", "InputError", "ModelError",
+           "__version__"]
