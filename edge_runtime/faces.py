@@ -22,14 +22,14 @@ from .boxes import Box, Face
 GEOMETRY_LEFT_EYE = (0.30, 0.38)
 GEOMETRY_RIGHT_EYE = (0.685, 0.38)
 GEOMETRY_EYE_SIZE = 0.25
-#: The eye cascade searches this band of the face box's height (fractions from its top).
-#: 0.18-0.58 instead of 0.12-0.62 cut the eye search from 7.4 to 5.8 ms CPU per face with the
-#: same share of faces getting a cascade eye pair (67.2% vs 67.8%, 757 coverage faces).
+#: The eye cascade searches this band of the face box's height (fractions from its top): narrower
+#: than 0.12-0.62, it costs a fifth less CPU per face and finds as many cascade eye pairs
+#: (docs/benchmarks.md).
 EYE_SEARCH_ROWS = (0.18, 0.58)
 #: A whole image taken as the face is no cascade box: its eyes may sit anywhere in these rows.
 WHOLE_IMAGE_EYE_ROWS = (0.12, 0.62)
-#: Scale step of the eye search in a face box. 1.15 instead of 1.1 cut its CPU time by a fifth
-#: with the shipped model's validation scores unchanged (docs/benchmarks.md, session 6).
+#: Scale step of the eye search in a face box: coarser than 1.1 costs a fifth less CPU time with
+#: validation scores unchanged (docs/benchmarks.md).
 EYE_SCALE_FACTOR = 1.15
 #: The eye search over a whole image taken as the face (rarely run, so the finer step costs
 #: little): at 1.15, 25 of 3,728 validation images lost their only face.
