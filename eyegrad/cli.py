@@ -1,7 +1,7 @@
 """The ``eyegrad`` command line: a table of subcommands, each imported only when it is chosen.
 
 Every command module defines ``configure(parser)`` and ``run(args) -> int``. Commands of
-an extra (``train``, ``optimize``, ``bench``, ``serve``) check that the extra's packages are
+an extra (``train``, ``optimize``, ``serve``) check that the extra's packages are
 installed before they are imported, and say which extra to install when they are not.
 """
 from __future__ import annotations
@@ -33,7 +33,7 @@ COMMANDS: Dict[str, Command] = {
     "serve": Command("eyegrad.runtime.commands.serve", "web page and JSON API", "web"),
     "train": Command("eyegrad.train.cli", "train student and teacher models on labelled folders", "train"),
     "optimize": Command("eyegrad.optimize.cli", "distill, prune, quantize and export the .tflite", "train"),
-    "bench": Command("eyegrad.benchmarks.cli", "accuracy and latency of every model variant and Meso-4", "train"),
+    "bench": Command("eyegrad.benchmarks.cli", "accuracy and latency of every model variant and Meso-4"),
 }
 
 #: The import names each extra installs; a command of that extra needs all of them.

@@ -8,10 +8,11 @@ from ..model import EyeModel
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", metavar="MODEL", help="path to an eyegrad .tflite")
+    p.add_argument("model", metavar="MODEL", nargs="?", default=None,
+                   help="path to an eyegrad .tflite (default: the shipped model)")
 
 
 def run(args: argparse.Namespace) -> int:
     model = EyeModel(args.model)
-    print(json.dumps(model.metadata, indent=2, sort_keys=True))
+    print(json.dumps(model.metadata.to_dict(), indent=2, sort_keys=True))
     return 0
