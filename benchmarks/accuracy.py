@@ -1,9 +1,9 @@
 """Accuracy of eyegrad models and of Meso-4 on the same labelled images.
 
-Faces are found once per image (they do not depend on the model); each eyegrad
-model then scores the faces' eye features with its own geometry and threshold,
-exactly as ``Detector`` does. Images with no face count as wrong and score 0.5
-(DESIGN.md's evaluate rules).
+Faces are found once per image (``Detector.find_faces``: they do not depend on the
+model); each eyegrad model's Detector then scores them (``Detector.score_faces``) with
+its own geometry and threshold. Images with no face count as wrong and score 0.5
+(docs/api.md's evaluate rules).
 """
 from __future__ import annotations
 
@@ -12,13 +12,12 @@ from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
+from eyegrad.runtime.boxes import Face
 from eyegrad.runtime.decode import decode_image, read_bytes
+from eyegrad.runtime.detector import Detector
 from eyegrad.runtime.errors import InputError
-from eyegrad.runtime.faces import FaceFinder
 from eyegrad.runtime.metrics import binary_report
-from eyegrad.runtime.model import EyeModel
 from eyegrad.runtime.progress import Progress
-from eyegrad.runtime.results import FaceResult, image_verdict
 
 from .images import Labelled
 
@@ -31,12 +30,12 @@ class Item(NamedTuple):
     label: int
     data: bytes
     gray: Optional[np.ndarray]
-    faces: tuple
+    faces: Tuple[Face, ...]
     error: Optional[str]
 
 
-def prepare(subsets: Dict[str, Labelled], finder: FaceFinder) -> List[Item]:
-    """Read, decode and find the faces of every image once."""
+def prepare(subsets: Dict[str, Labelled], detector: Detector) -> List[Item]:
+    """Read, decode and find the faces of every image once (with ``detector``; any model will do)."""
     todo = [(name, p, y) for name, files in subsets.items() for p, y in files]
     items = []
     bar = Progress(len(todo), "faces")
@@ -44,7 +43,7 @@ def prepare(subsets: Dict[str, Labelled], finder: FaceFinder) -> List[Item]:
         try:
             data = read_bytes(path)
             gray = decode_image(data)
-            items.append(Item(path, name, y, data, gray, tuple(finder.find(gray)), None))
+            items.append(Item(path, name, y, data, gray, tuple(detector.find_faces(gray)[0]), None))
         except InputError as exc:
             items.append(Item(path, name, y, b"", None, (), str(exc)))
         bar.update()
@@ -52,13 +51,9 @@ def prepare(subsets: Dict[str, Labelled], finder: FaceFinder) -> List[Item]:
     return items
 
 
-def eyegrad_scores(model: EyeModel, items: Sequence[Item]) -> List[Optional[float]]:
-    """The image's p_fake from one eyegrad model (None: no face or unreadable)."""
-    out = []
-    for it in items:
-        scored = [FaceResult(f, model.score_views(model.face_views(it.gray, f))) for f in it.faces]
-        out.append(image_verdict(scored, model.uncertain_band)[1])
-    return out
+def eyegrad_scores(detector: Detector, items: Sequence[Item]) -> List[Optional[float]]:
+    """Each image's p_fake from the Detector of one eyegrad model (None: no face or unreadable)."""
+    return [None if it.gray is None else detector.score_faces(it.gray, it.faces).p_fake for it in items]
 
 
 def whole_image_scores(predict: Callable[[bytes], float], items: Sequence[Item],

@@ -1,7 +1,7 @@
-"""Per-stage latency of the runtime and its throughput on a folder of images.
+"""Latency of the runtime: per-stage times of ``Detector.detect``, model invokes, throughput.
 
-One pass of ``stage_times`` runs the same steps as ``Detector.detect`` (decode, face
-boxes, eyes, eye features, model, verdict) and times each one.
+The stage times are the Detector's own ``timing_ms`` (the benchmark runs the product's
+pipeline, not a copy of it), with the CPU time of the calling thread around the call.
 """
 from __future__ import annotations
 
@@ -10,15 +10,17 @@ import time
 from typing import Dict, List, Sequence
 
 import cv2
+import numpy as np
 
-from eyegrad.runtime.decode import ImageSource, decode_image
-from eyegrad.runtime.detector import Detector
+from eyegrad.runtime.decode import ImageSource
+from eyegrad.runtime.detector import STAGES as DETECTOR_STAGES, Detector
+from eyegrad.runtime.errors import InputError
+from eyegrad.runtime.interpreter import TfliteModel
 from eyegrad.runtime.progress import Progress
-from eyegrad.runtime.results import FaceResult, image_verdict
+from eyegrad.runtime.timing import summary, time_call
 
-from eyegrad.runtime.timing import summary
-
-STAGES = ("decode", "faces", "eyes", "features", "infer", "total", "total_cpu")
+#: The Detector's stages, its ``total`` (their sum) and the calling thread's CPU time for the pass.
+STAGES = (*DETECTOR_STAGES, "total", "total_cpu")
 
 
 def set_threads(n: int) -> None:
@@ -27,25 +29,15 @@ def set_threads(n: int) -> None:
 
 
 def stage_times(detector: Detector, source: ImageSource) -> Dict[str, float]:
-    """Milliseconds spent in each stage of one detection of ``source``, and the CPU time the calling
+    """Milliseconds of each stage of one ``detector.detect(source)``, and the CPU time the calling
     thread used for all of it (``total_cpu``: what the pass costs without other processes in the way;
     with several threads, the work of the others is not in it)."""
-    finder, model = detector.finder, detector.model
     c0 = time.thread_time()
-    t0 = time.perf_counter()
-    gray = decode_image(source)
-    t1 = time.perf_counter()
-    boxes = finder.find_face_boxes(gray)
-    t2 = time.perf_counter()
-    faces = finder.faces_from_boxes(gray, boxes)
-    t3 = time.perf_counter()
-    feats = [model.face_views(gray, f) for f in faces]
-    t4 = time.perf_counter()
-    image_verdict([FaceResult(f, model.score_views(x)) for f, x in zip(faces, feats)], model.uncertain_band)
-    t5 = time.perf_counter()
+    result = detector.detect(source)
     cpu = (time.thread_time() - c0) * 1e3
-    ms = [(b - a) * 1e3 for a, b in zip((t0, t1, t2, t3, t4), (t1, t2, t3, t4, t5))]
-    return dict(zip(STAGES, ms + [(t5 - t0) * 1e3, cpu]))
+    if result.error:
+        raise InputError(result.error)
+    return {**{s: result.timing_ms[s] for s in STAGES[:-1]}, "total_cpu": cpu}
 
 
 def stage_latency(detector: Detector, sources: Sequence[ImageSource], runs: int, warmup: int,
@@ -74,3 +66,9 @@ def throughput(detector: Detector, paths: Sequence[str], label: str = "") -> Dic
     bar.close()
     return {"images": len(paths), "seconds": round(seconds, 3),
             "images_per_s": round(len(paths) / seconds, 2) if seconds > 0 else 0.0}
+
+
+def invoke_latency(model: TfliteModel, x: np.ndarray, runs: int, warmup: int) -> Dict[str, float]:
+    """Latency (ms) of ``invoke()`` alone, on the example ``x``."""
+    model.set_input(x)
+    return time_call(model.invoke, runs, warmup)

@@ -20,6 +20,7 @@ from PIL import Image, ImageOps
 
 from eyegrad.runtime.decode import read_bytes
 from eyegrad.runtime.errors import InputError
+from eyegrad.runtime.interpreter import TfliteModel
 
 from .images import SHARED_DATA
 
@@ -43,6 +44,11 @@ def meso4_input(source: Union[str, os.PathLike, bytes]) -> np.ndarray:
         raise InputError(f"cannot decode image for Meso-4: {exc}") from None
     img = img.resize((INPUT_SIDE, INPUT_SIDE), Image.NEAREST)
     return np.asarray(img, dtype=np.float32) * (1.0 / 255.0)
+
+
+def tflite_p_fake(model: TfliteModel, source: Union[str, os.PathLike, bytes]) -> float:
+    """p_fake of one image from a Meso-4 .tflite, run as the runtime runs eyegrad models (1 - 'real')."""
+    return 1.0 - float(model.predict(meso4_input(source)).reshape(-1)[0])
 
 
 def missing(weights: Path) -> Optional[str]:

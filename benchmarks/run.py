@@ -14,17 +14,16 @@ import numpy as np
 from eyegrad.runtime.detector import Detector
 from eyegrad.runtime.errors import EyegradError
 from eyegrad.runtime.faces import FaceFinder
-from eyegrad.runtime.features import eye_features
-from eyegrad.runtime.model import EyeModel, interpreter_class
+from eyegrad.runtime.interpreter import TfliteModel, interpreter_class
+from eyegrad.runtime.model import EyeModel
+from eyegrad.runtime.timing import time_call
 
 from . import meso4
 from .accuracy import Item, accuracy_report, eyegrad_scores, prepare, whole_image_scores
 from .images import BENCH_SETS, SHARED_DATA, Labelled, camera_frame, sample_files, set_subset, validation_subset
-from .latency import set_threads, stage_latency, throughput
+from .latency import invoke_latency, set_threads, stage_latency, throughput
 from .machine import describe
 from .report import pareto
-from eyegrad.runtime.timing import time_call
-from .tflite_run import TfliteRunner
 from .variants import collect
 
 OVERLAP_NOTE = ("These images come from the sets eyegrad models are trained on and may overlap their training "
@@ -73,23 +72,19 @@ def choose_images(s: Settings) -> Tuple[Dict[str, Labelled], Labelled, Dict]:
     return subsets, calib, {"description": desc, "notes": [OVERLAP_NOTE]}
 
 
-def eyegrad_row(name: str, path: Path, info: Dict, items: Sequence[Item], s: Settings) -> Dict:
-    """Accuracy and invoke latency of one eyegrad .tflite (one thread)."""
-    model = EyeModel(path, num_threads=1)
-    scores = eyegrad_scores(model, items)
-    example = next((eye_features(it.gray, it.faces[0], model.geometry) for it in items if it.faces), None)
+def eyegrad_row(name: str, path: Path, info: Dict, items: Sequence[Item], finder: FaceFinder, s: Settings) -> Dict:
+    """Accuracy and invoke latency of one eyegrad .tflite (one thread), scored by its own Detector."""
+    detector = Detector(path, num_threads=1, finder=finder)
+    model = detector.model
+    scores = eyegrad_scores(detector, items)
+    example = next((model.face_views(it.gray, it.faces[0])[0] for it in items if it.faces), None)
     if example is None:
         example = np.zeros((model.geometry.height, model.geometry.width, 3), np.float32)
-    runner = TfliteRunner(path, num_threads=1)
-    return {"name": name, "kind": "eyegrad", "format": _tflite_format(runner), "path": str(path),
-            "size_bytes": runner.size_bytes, "threshold": model.threshold, "info": info,
+    return {"name": name, "kind": "eyegrad", "format": f"{model.tflite.input_type} tflite", "path": str(path),
+            "size_bytes": model.tflite.size_bytes, "threshold": model.threshold, "info": info,
             **accuracy_report(items, scores, model.threshold),
-            "invoke_ms": runner.invoke_latency(example, s.runs, s.warmup),
+            "invoke_ms": invoke_latency(model.tflite, example, s.runs, s.warmup),
             "bands_per_face": len(model.zooms), "views_per_face": len(model.zooms) * len(model.views)}
-
-
-def _tflite_format(runner: TfliteRunner) -> str:
-    return f"{np.dtype(runner.input['dtype']).name} tflite"
 
 
 def meso4_rows(items: Sequence[Item], calib: Labelled, s: Settings, skipped: List[Dict]) -> List[Dict]:
@@ -120,14 +115,14 @@ def meso4_rows(items: Sequence[Item], calib: Labelled, s: Settings, skipped: Lis
     if tflite is None:
         skipped.append({"name": "Meso-4 (int8 tflite)", "reason": reason})
         return rows
-    runner = TfliteRunner(tflite, num_threads=1)
-    scores = whole_image_scores(lambda b: 1.0 - float(runner.predict(meso4.meso4_input(b))[0]), items, "Meso-4 int8")
-    rows.append({"name": "Meso-4 int8", "kind": "meso4", "format": _tflite_format(runner),
+    runner = TfliteModel(tflite, num_threads=1, name="Meso-4 int8")
+    scores = whole_image_scores(lambda b: meso4.tflite_p_fake(runner, b), items, "Meso-4 int8")
+    rows.append({"name": "Meso-4 int8", "kind": "meso4", "format": f"{runner.input_type} tflite",
                  "path": str(s.meso4_tflite or "(converted in memory)"), "size_bytes": runner.size_bytes,
                  "threshold": 0.5, "info": {"quantization": "post-training int8, representative: "
                                             f"{len(calib)} real images"},
                  **accuracy_report(items, scores, 0.5),
-                 "invoke_ms": runner.invoke_latency(meso4.meso4_input(items[0].data), s.runs, s.warmup)})
+                 "invoke_ms": invoke_latency(runner, meso4.meso4_input(items[0].data), s.runs, s.warmup)})
     return rows
 
 
@@ -210,12 +205,13 @@ def benchmark(s: Settings) -> Dict:
     machine = describe()
     subsets, calib, images = choose_images(s)
     set_threads(1)
-    items = prepare(subsets, FaceFinder())
+    finder = FaceFinder()  # faces are found once, then every eyegrad model's Detector scores them
+    items = prepare(subsets, Detector(num_threads=1, finder=finder))
     variants, skipped = collect(s.models, s.manifest)
     rows = []
     for v in variants:
         try:
-            rows.append(eyegrad_row(v.name, v.path, v.info, items, s))
+            rows.append(eyegrad_row(v.name, v.path, v.info, items, finder, s))
         except (EyegradError, OSError, ValueError, RuntimeError) as exc:
             skipped.append({"name": v.name, "reason": f"{v.path}: {str(exc).splitlines()[0]}"})
     if s.with_meso4:

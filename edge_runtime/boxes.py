@@ -29,6 +29,11 @@ class Box(NamedTuple):
         union = self.area + other.area - inter
         return inter / union if union > 0 else 0.0
 
+    def scaled(self, sx: float, sy: float) -> "Box":
+        """The box in an image ``sx`` x ``sy`` times larger (e.g. found on a low-res copy), floored
+        so that it stays inside that image."""
+        return Box(int(self.x * sx), int(self.y * sy), int(self.w * sx), int(self.h * sy))
+
 
 class Face(NamedTuple):
     """A face box with its two eye boxes (image-left eye first) and where they came from."""

@@ -1,9 +1,13 @@
-"""The Detector: decode -> faces and eyes -> eye features -> model -> verdict."""
+"""The Detector: the one place that runs decode -> faces -> eyes -> eye features -> model -> verdict.
+
+Every stage is timed; a result's ``timing_ms`` holds each of ``STAGES`` plus ``detect``
+(faces + eyes) and ``total`` (their sum). Benchmarks read these times instead of re-running
+the steps, and the camera loop runs frames through ``Detector.stream``.
+"""
 from __future__ import annotations
 
 import os
-import time
-from typing import Dict, Optional, Sequence, Union
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -13,6 +17,17 @@ from .errors import InputError
 from .faces import FaceFinder
 from .model import EyeModel
 from .results import DetectResult, FaceResult, image_verdict
+from .stream import FrameStream
+from .timing import Stopwatch
+
+#: The timed stages of a detection, in order.
+STAGES = ("decode", "faces", "eyes", "features", "infer")
+
+
+def stage_timing(ms: Mapping[str, float]) -> Dict[str, float]:
+    """A result's ``timing_ms`` from the stage times measured (a stage that did not run took 0 ms)."""
+    t = {s: float(ms.get(s, 0.0)) for s in STAGES}
+    return {"decode": t["decode"], "detect": t["faces"] + t["eyes"], **t, "total": sum(t.values())}
 
 
 class Detector:
@@ -27,36 +42,56 @@ class Detector:
         self.model = EyeModel(model_path, num_threads=num_threads)
         self.finder = finder or FaceFinder()
 
-    def detect_gray(self, gray: np.ndarray, path: Optional[str] = None, decode_ms: float = 0.0) -> DetectResult:
-        """Detect on an already decoded 8-bit grayscale image."""
-        t0 = time.perf_counter()
-        faces = self.finder.find(gray)
-        return self.score_faces(gray, faces, path, {"decode": decode_ms, "detect": (time.perf_counter() - t0) * 1e3})
-
-    def score_faces(self, gray: np.ndarray, faces: Sequence[Face], path: Optional[str] = None,
-                    timing_ms: Optional[Dict[str, float]] = None) -> DetectResult:
-        """Score faces already found in ``gray`` (camera frames reuse faces between detections).
-
-        ``timing_ms`` holds the stages done before (decode, detect); features, infer and total are added.
-        """
-        timing = dict(timing_ms or {})
-        t1 = time.perf_counter()
-        views = [self.model.face_views(gray, f) for f in faces]
-        t2 = time.perf_counter()
-        scored = tuple(FaceResult(f, self.model.score_views(v)) for f, v in zip(faces, views))
-        t3 = time.perf_counter()
-        verdict, p = image_verdict(scored, self.model.uncertain_band)
-        timing.update(features=(t2 - t1) * 1e3, infer=(t3 - t2) * 1e3)
-        timing["total"] = sum(timing.values())
-        return DetectResult(path, verdict, p, scored, timing)
-
     def detect(self, source: ImageSource, path: Optional[str] = None) -> DetectResult:
         """Detect on a path, encoded bytes or numpy array; bad input gives an ``error`` result."""
         if path is None and isinstance(source, (str, os.PathLike)):
             path = os.fspath(source)
-        t0 = time.perf_counter()
+        watch = Stopwatch()
         try:
             gray = decode_image(source)
         except InputError as exc:
-            return DetectResult.failed(path, str(exc), {"decode": (time.perf_counter() - t0) * 1e3})
-        return self.detect_gray(gray, path, (time.perf_counter() - t0) * 1e3)
+            return DetectResult.failed(path, str(exc), {"decode": watch.lap("decode")})
+        return self.detect_gray(gray, path, watch.lap("decode"))
+
+    def detect_gray(self, gray: np.ndarray, path: Optional[str] = None, decode_ms: float = 0.0,
+                    whole_image: bool = True) -> DetectResult:
+        """Detect on an already decoded 8-bit grayscale image (``whole_image``: see ``find_faces``)."""
+        faces, ms = self.find_faces(gray, whole_image)
+        return self.score_faces(gray, faces, path, {"decode": decode_ms, **ms})
+
+    def find_faces(self, gray: np.ndarray, whole_image: bool = True, small: Optional[np.ndarray] = None
+                   ) -> Tuple[List[Face], Dict[str, float]]:
+        """Faces with their eyes, largest first, and the ms of the ``faces`` and ``eyes`` stages.
+
+        ``whole_image``: with no face box, a tight face crop may still be one face (False for
+        camera scenes). ``small``: a low-res copy of ``gray`` to search the face boxes in (a
+        camera's preview stream); eyes are always searched in ``gray``.
+        """
+        watch = Stopwatch()
+        if small is None:
+            boxes = self.finder.find_face_boxes(gray)
+        else:
+            sx, sy = gray.shape[1] / small.shape[1], gray.shape[0] / small.shape[0]
+            boxes = [b.scaled(sx, sy) for b in self.finder.find_face_boxes(small)]
+        watch.lap("faces")
+        faces = self.finder.faces_from_boxes(gray, boxes, whole_image)
+        watch.lap("eyes")
+        return faces, watch.ms
+
+    def score_faces(self, gray: np.ndarray, faces: Sequence[Face], path: Optional[str] = None,
+                    timing_ms: Optional[Mapping[str, float]] = None) -> DetectResult:
+        """The result for faces already found in ``gray`` (e.g. by ``find_faces``, once for several models).
+
+        ``timing_ms`` holds the stages run before (decode, faces, eyes); features and infer are added.
+        """
+        watch = Stopwatch()
+        views = [self.model.face_views(gray, f) for f in faces]
+        watch.lap("features")
+        scored = tuple(FaceResult(f, self.model.score_views(v)) for f, v in zip(faces, views))
+        verdict, p = image_verdict(scored, self.model.uncertain_band)
+        watch.lap("infer")
+        return DetectResult(path, verdict, p, scored, stage_timing({**(timing_ms or {}), **watch.ms}))
+
+    def stream(self, detect_every: int = 1, whole_image: bool = False) -> FrameStream:
+        """Video mode: faces searched on every ``detect_every``-th frame and re-used in between."""
+        return FrameStream(self, detect_every, whole_image)

@@ -21,7 +21,8 @@ from .features import SUPERSAMPLE, face_band, gradient_channels
 from .model import EyeModel
 from .results import DetectResult
 
-#: Gradient magnitude (in units of the band's mean magnitude) shown as white.
+#: Value of the magnitude channel (FEATURE_SCALE x the gradient of gray/255, clipped at FEATURE_CLIP)
+#: shown as white: about where the sharpest edges of an eye band (its top percent) lie.
 GRADIENT_WHITE = 4.0
 #: A p_fake change of at least this much is drawn at full colour in the heatmap.
 MIN_HEAT_SCALE = 0.05

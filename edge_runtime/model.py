@@ -1,99 +1,36 @@
 """Load an eyegrad .tflite model with its embedded metadata and run it.
 
-The interpreter comes from ``ai_edge_litert`` (LiteRT), else ``tflite_runtime``,
-else ``tensorflow.lite`` ($EYEGRAD_INTERPRETER forces one). A model must carry JSON metadata under the name
-``eyegrad`` with a feature version this runtime knows.
+A model must carry JSON metadata under the name ``eyegrad`` with a feature version this
+runtime knows; it runs on the interpreter of ``interpreter.py`` (float in, float out).
 """
 from __future__ import annotations
 
-import importlib
 import importlib.resources
-import json
 import os
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 import numpy as np
 
 from .errors import ModelError
 from .boxes import Face
-from .features import CHANNELS, FEATURE_VERSION, BandGeometry, band_features, face_band, mirror_features
+from .features import CHANNELS, BandGeometry, band_features, face_band, mirror_features
+from .interpreter import TfliteModel, read_model
+from .interpreter import interpreter_class  # noqa: F401  (callers import it from here too)
+from .metadata import METADATA_NAME, ModelMetadata
 from .tflite_metadata import read_metadata_entries
 
-#: Name of the metadata entry that holds eyegrad's JSON.
-METADATA_NAME = "eyegrad"
 #: The shipped model (package data of ``eyegrad.models``), used when no model is given.
 DEFAULT_MODEL = Path(str(importlib.resources.files("eyegrad.models").joinpath("eyegrad.tflite")))
 
 
-#: Environment variable that forces one interpreter (a key of ``INTERPRETERS``), e.g. for
-#: checking a model on the old ``tflite_runtime`` when LiteRT is installed too.
-INTERPRETER_ENV = "EYEGRAD_INTERPRETER"
-#: The interpreters tried, in order: name -> (module, attribute path of the Interpreter class).
-INTERPRETERS = {"litert": ("ai_edge_litert.interpreter", "Interpreter"),
-                "tflite_runtime": ("tflite_runtime.interpreter", "Interpreter"),
-                "tensorflow": ("tensorflow", "lite.Interpreter")}
 
-
-def _load_interpreter(name: str) -> type:
-    module, attr = INTERPRETERS[name]
-    obj = importlib.import_module(module)  # tensorflow is the last resort only: the runtime does not need it
-    for part in attr.split("."):
-        obj = getattr(obj, part)
-    return obj
-
-
-def interpreter_class() -> type:
-    """The TFLite Interpreter class: the one named by $EYEGRAD_INTERPRETER, else the first
-    available of LiteRT, tflite_runtime and TensorFlow."""
-    forced = os.environ.get(INTERPRETER_ENV, "").strip()
-    if forced:
-        if forced not in INTERPRETERS:
-            raise ModelError(f"{INTERPRETER_ENV}={forced!r} is not one of {', '.join(INTERPRETERS)}")
-        try:
-            return _load_interpreter(forced)
-        except ImportError as exc:
-            raise ModelError(f"{INTERPRETER_ENV}={forced} but it cannot be imported: {exc}") from None
-    for name in INTERPRETERS:
-        try:
-            return _load_interpreter(name)
-        except ImportError:
-            continue
-    raise ModelError("no TFLite interpreter: pip install ai-edge-litert")
-
-
-def parse_metadata(model_bytes: bytes) -> Dict[str, Any]:
-    """The eyegrad JSON metadata of a model, validated against this runtime."""
+def parse_metadata(model_bytes: bytes) -> ModelMetadata:
+    """The eyegrad metadata of a model file's bytes, validated against this runtime."""
     entries = read_metadata_entries(model_bytes)
     if METADATA_NAME not in entries:
         raise ModelError(f"model has no '{METADATA_NAME}' metadata: export it with `eyegrad optimize`")
-    try:
-        meta = json.loads(entries[METADATA_NAME].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"malformed '{METADATA_NAME}' metadata: {exc}") from None
-    if not isinstance(meta, dict):
-        raise ModelError(f"malformed '{METADATA_NAME}' metadata: not a JSON object")
-    version = meta.get("feature_version")
-    if version != FEATURE_VERSION:
-        raise ModelError(f"model feature version {version!r} is not supported by this runtime "
-                         f"(expects {FEATURE_VERSION!r}): update eyegrad or re-export the model")
-    for key in ("geometry", "threshold", "uncertain_band"):
-        if key not in meta:
-            raise ModelError(f"malformed '{METADATA_NAME}' metadata: missing '{key}'")
-    try:
-        BandGeometry.from_dict(meta["geometry"])
-        lo, hi = (float(v) for v in meta["uncertain_band"])
-        threshold = float(meta["threshold"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelError(f"malformed '{METADATA_NAME}' metadata: {exc}") from None
-    zooms = meta.get("zooms", [1.0])
-    if not (isinstance(zooms, list) and zooms and all(isinstance(z, (int, float)) and 0.5 <= z <= 2.0 for z in zooms)):
-        raise ModelError(f"malformed '{METADATA_NAME}' metadata: 'zooms' must be a list of numbers "
-                         f"between 0.5 and 2, got {zooms!r}")
-    if not (0.0 <= lo <= hi <= 1.0 and 0.0 <= threshold <= 1.0):
-        raise ModelError(f"malformed '{METADATA_NAME}' metadata: needs 0 <= uncertain_band[0] <= "
-                         f"uncertain_band[1] <= 1 and 0 <= threshold <= 1, got {[lo, hi]} and {threshold}")
-    return meta
+    return ModelMetadata.from_json(entries[METADATA_NAME])
 
 
 class EyeModel:
@@ -101,71 +38,49 @@ class EyeModel:
 
     def __init__(self, path: Union[str, os.PathLike, None] = None, num_threads: Optional[int] = None) -> None:
         self.path = Path(path) if path is not None else DEFAULT_MODEL
-        try:
-            model_bytes = self.path.read_bytes()
-        except OSError as exc:
-            raise ModelError(f"cannot read model {self.path}: {exc.strerror or exc}") from None
+        model_bytes = read_model(self.path)
         try:
             self.metadata = parse_metadata(model_bytes)
         except ModelError as exc:
             raise ModelError(f"{self.path}: {exc}") from None
-        self.geometry = BandGeometry.from_dict(self.metadata["geometry"])
-        try:
-            self.interpreter = interpreter_class()(model_content=model_bytes, num_threads=num_threads)
-            self.interpreter.allocate_tensors()
-        except (ValueError, RuntimeError) as exc:
-            raise ModelError(f"TFLite cannot load {self.path}: {str(exc).splitlines()[0]}") from None
-        self._input = self.interpreter.get_input_details()[0]
-        self._output = self.interpreter.get_output_details()[0]
+        self.geometry = self.metadata.geometry
+        #: The loaded .tflite: ``predict_one`` runs it, golden files and benchmarks read its tensors.
+        self.tflite = TfliteModel(model_bytes, num_threads=num_threads, name=str(self.path))
         expected = (1, self.geometry.height, self.geometry.width, len(CHANNELS))
-        shape = tuple(int(d) for d in self._input["shape"])
-        if shape != expected:
-            raise ModelError(f"{self.path}: model input shape {shape} does not match its metadata geometry "
-                             f"and the features {expected}")
-        if int(np.prod(self._output["shape"])) != 1:
-            raise ModelError(f"{self.path}: model output shape {tuple(int(d) for d in self._output['shape'])} "
+        if self.tflite.input_shape != expected:
+            raise ModelError(f"{self.path}: model input shape {self.tflite.input_shape} does not match its "
+                             f"metadata geometry and the features {expected}")
+        if int(np.prod(self.tflite.output_shape)) != 1:
+            raise ModelError(f"{self.path}: model output shape {self.tflite.output_shape} "
                              f"is not one p_fake per image")
 
     @property
-    def threshold(self) -> float:
-        return float(self.metadata["threshold"])
+    def interpreter(self):
+        """The TFLite Interpreter the model runs on (its module names the interpreter used)."""
+        return self.tflite.interpreter
 
     @property
-    def uncertain_band(self) -> tuple:
-        lo, hi = self.metadata["uncertain_band"]
-        return float(lo), float(hi)
+    def threshold(self) -> float:
+        return self.metadata.threshold
 
-    def _quantize(self, x: np.ndarray) -> np.ndarray:
-        dtype = self._input["dtype"]
-        scale, zero = self._input["quantization"]
-        if dtype == np.float32 or scale == 0:
-            return x.astype(dtype)
-        info = np.iinfo(dtype)
-        return np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
-
-    def _dequantize(self, y: np.ndarray) -> np.ndarray:
-        scale, zero = self._output["quantization"]
-        if self._output["dtype"] == np.float32 or scale == 0:
-            return y.astype(np.float32)
-        return (y.astype(np.float32) - zero) * scale
+    @property
+    def uncertain_band(self) -> Tuple[float, float]:
+        return self.metadata.uncertain_band
 
     def predict_one(self, features: np.ndarray) -> float:
         """p_fake for one feature tensor (H x W x C float32)."""
-        self.interpreter.set_tensor(self._input["index"], self._quantize(features[None]))
-        self.interpreter.invoke()
-        out = self._dequantize(self.interpreter.get_tensor(self._output["index"]))
-        return float(np.clip(out.reshape(-1)[0], 0.0, 1.0))
+        return float(np.clip(self.tflite.predict(features).reshape(-1)[0], 0.0, 1.0))
 
     @property
     def views(self) -> Tuple[str, ...]:
         """The band views whose p_fake is averaged: ``band`` and, if listed, ``mirrored``."""
-        return tuple(self.metadata.get("views", ("band",)))
+        return self.metadata.views
 
     @property
     def zooms(self) -> Tuple[float, ...]:
         """The eye-spacing factors of the bands a face is cut at (``BandGeometry.zoomed``);
-        models exported before session 5 have none but 1.0."""
-        return tuple(float(z) for z in self.metadata.get("zooms", (1.0,)))
+        1.0 alone when the metadata lists none."""
+        return self.metadata.zooms
 
     @property
     def primary_geometry(self) -> BandGeometry:

@@ -1,4 +1,4 @@
-"""Latency statistics: percentiles of repeated timings after a warm-up."""
+"""Timing: stage laps of one run, and percentiles of repeated timings after a warm-up."""
 from __future__ import annotations
 
 import time
@@ -27,3 +27,18 @@ def time_call(fn: Callable[[], object], runs: int, warmup: int) -> Dict[str, flo
         fn()
         samples.append((time.perf_counter() - t0) * 1e3)
     return summary(samples)
+
+
+class Stopwatch:
+    """Milliseconds per stage of one run: each ``lap`` times the stage since the last lap (or the start)."""
+
+    def __init__(self) -> None:
+        self.ms: Dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> float:
+        """End ``stage`` now; its milliseconds."""
+        now = time.perf_counter()
+        self.ms[stage] = (now - self._last) * 1e3
+        self._last = now
+        return self.ms[stage]

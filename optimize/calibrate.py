@@ -1,9 +1,14 @@
 """Choose the decision threshold and the uncertain band on validation scores."""
 from __future__ import annotations
 
-from typing import Dict, Sequence
+from typing import TYPE_CHECKING, Dict, Sequence
 
 import numpy as np
+
+from eyegrad.runtime.metrics import binary_report
+
+if TYPE_CHECKING:
+    from eyegrad.train.run import RunData
 
 
 def balanced_threshold(labels: Sequence[int], scores: Sequence[float]) -> float:
@@ -45,3 +50,14 @@ def uncertain_band(labels: Sequence[int], scores: Sequence[float], threshold: fl
             "precision_fake_outside": float(y[s > hi].mean()) if (s > hi).any() else None,
             "precision_real_outside": float((1 - y[s < lo]).mean()) if (s < lo).any() else None,
             "target_precision": target_precision}
+
+
+def calibration(data: RunData, pred: np.ndarray, target_precision: float) -> Dict:
+    """Threshold, uncertain band and validation metrics of a model's validation scores."""
+    y, sources = data.val.labels, data.val.sources
+    threshold = balanced_threshold(y, pred)
+    band = uncertain_band(y, pred, threshold, target_precision)
+    metrics = {"validation": binary_report(y, pred, threshold),
+               "validation_per_source": {src: binary_report(y[m], pred[m], threshold)
+                                         for src in sorted(set(sources)) for m in [sources == src]}}
+    return {"threshold": threshold, "band": band, "metrics": metrics}

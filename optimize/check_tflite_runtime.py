@@ -2,8 +2,8 @@
 
 Older Raspberry Pi images ship ``tflite-runtime`` 2.14 with numpy 1 instead of LiteRT.
 This script builds (once) a separate virtualenv with exactly that stack, runs
-``eyegrad detect --json`` there with ``EYEGRAD_INTERPRETER=tflite_runtime`` (the repo on
-PYTHONPATH, no eyegrad dependencies installed), runs the same command with this
+``eyegrad detect --json`` there with ``EYEGRAD_INTERPRETER=tflite_runtime`` (this checkout
+installed without its dependencies), runs the same command with this
 environment's interpreter, and compares every image's faces and p_fake.
 
 p_fake may differ by a few steps of the model's int8 output: LiteRT applies its default
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -30,8 +31,11 @@ import venv
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-from eyegrad.runtime.model import DEFAULT_MODEL, INTERPRETER_ENV, EyeModel
+from eyegrad.runtime.interpreter import INTERPRETER_ENV
+from eyegrad.runtime.logs import show_progress
+from eyegrad.runtime.model import DEFAULT_MODEL, EyeModel
 
+logger = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parent.parent
 #: The stack of an older Pi: tflite-runtime 2.14 needs numpy 1 (and so an OpenCV built for it).
 REQUIREMENTS = ("numpy<2", "tflite-runtime==2.14.0", "opencv-python-headless>=4.8,<4.11", "pillow>=10,<14")
@@ -53,10 +57,10 @@ def venv_ready(venv_dir: Path = DEFAULT_VENV) -> bool:
             and json.loads(stamp.read_text()).get("requirements") == list(REQUIREMENTS))
 
 
-def ensure_venv(venv_dir: Path = DEFAULT_VENV, log=print) -> Path:
+def ensure_venv(venv_dir: Path = DEFAULT_VENV) -> Path:
     """Create the compat venv (downloads from PyPI) unless it is ready; returns its python."""
     if not venv_ready(venv_dir):
-        log(f"creating {venv_dir} with {' '.join(REQUIREMENTS)}")
+        logger.info(f"creating {venv_dir} with {' '.join(REQUIREMENTS)}")
         venv.EnvBuilder(with_pip=True, clear=True).create(venv_dir)
         subprocess.run([str(venv_python(venv_dir)), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                         *REQUIREMENTS], check=True)
@@ -76,14 +80,23 @@ def versions(python: Path) -> Dict[str, str]:
     return json.loads(out)
 
 
+def install_checkout(python: Path) -> None:
+    """Install this checkout, without its dependencies, into the environment of ``python``."""
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
+                    "--force-reinstall", str(REPO)], check=True)
+
+
 def detect_json(python: Path, model: Path, images: Sequence[str], interpreter: Optional[str]) -> List[Dict]:
-    """``eyegrad detect --json`` run by ``python`` from the repo, one dict per image."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    """``eyegrad detect --json`` run by ``python``, one dict per image."""
+    env = dict(os.environ)
     env.pop(INTERPRETER_ENV, None)
     if interpreter:
         env[INTERPRETER_ENV] = interpreter
-    proc = subprocess.run([str(python), "-m", "eyegrad", "detect", "--json", "--model", str(model), *images],
-                          cwd=REPO, env=env, capture_output=True, text=True)
+    # Run outside the checkout: there ``python -m`` would import its ``eyegrad/`` folder, which holds
+    # only the top of the package, instead of the installed one.
+    proc = subprocess.run([str(python), "-m", "eyegrad", "detect", "--json", "--model", str(model),
+                           *(str(Path(i).resolve()) for i in images)],
+                          cwd=REPO.parent, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"{python} eyegrad detect failed ({proc.returncode}): {proc.stderr.strip()[-800:]}")
     return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
@@ -91,7 +104,7 @@ def detect_json(python: Path, model: Path, images: Sequence[str], interpreter: O
 
 def output_step(model: Path) -> float:
     """One step of the model's quantized output in p_fake units (1e-6 for a float output)."""
-    scale, _ = EyeModel(model).interpreter.get_output_details()[0]["quantization"]
+    scale, _ = EyeModel(model).tflite.output_details["quantization"]
     return float(scale) or 1e-6
 
 
@@ -114,9 +127,10 @@ def compare(reference: List[Dict], other: List[Dict], step: float, max_steps: in
 
 
 def check(model: Path = DEFAULT_MODEL, images: Sequence[str] = ("examples",), venv_dir: Path = DEFAULT_VENV,
-          max_steps: int = MAX_STEPS, log=print) -> Dict:
+          max_steps: int = MAX_STEPS) -> Dict:
     """Run the model here and on tflite-runtime 2.14; the comparison with both stacks' versions."""
-    compat_python = ensure_venv(venv_dir, log)
+    compat_python = ensure_venv(venv_dir)
+    install_checkout(compat_python)
     model = Path(model).resolve()
     here = detect_json(Path(sys.executable), model, images, None)
     old = detect_json(compat_python, model, images, "tflite_runtime")
@@ -133,6 +147,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--max-steps", type=int, default=MAX_STEPS, help="p_fake tolerance in int8 output steps")
     p.add_argument("--json", action="store_true", help="print the whole report as JSON")
     args = p.parse_args(argv)
+    show_progress()
     report = check(args.model, args.images, args.venv, args.max_steps)
     if args.json:
         print(json.dumps(report, indent=1))

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
-from typing import Dict, Iterable, Optional
+from typing import Any, Dict, Iterable, Optional, Union
 
 import flatbuffers
 import numpy as np
 
-from eyegrad.runtime.model import METADATA_NAME
+from eyegrad.runtime.errors import EyegradError
+from eyegrad.runtime.metadata import METADATA_NAME, ModelMetadata
 from eyegrad.train.tf import tf
 
 try:
@@ -16,6 +17,8 @@ except ImportError:  # pragma: no cover - older TF layouts
     from tflite import schema_py_generated as schema  # type: ignore
 
 QUANT_MODES = ("int8", "dynamic", "float16", "float32")
+#: The shipped model's size limit, metadata included.
+MAX_MODEL_BYTES = 64 * 1024
 
 
 def convert(model, mode: str = "int8", representative: Optional[np.ndarray] = None) -> bytes:
@@ -40,11 +43,20 @@ def convert(model, mode: str = "int8", representative: Optional[np.ndarray] = No
     return bytes(converter.convert())
 
 
-def embed_metadata(model_bytes: bytes, metadata: Dict, name: str = METADATA_NAME) -> bytes:
-    """Return the model with ``metadata`` (JSON) stored as the named metadata entry; an entry of
-    that name is overwritten in its own buffer, so re-embedding does not grow the file."""
+def metadata_json(obj: Any) -> Dict:
+    """``json.dumps`` hook: a ModelMetadata, anywhere in the value, as its JSON object."""
+    if isinstance(obj, ModelMetadata):
+        return obj.to_dict()
+    raise TypeError(f"{type(obj).__name__} is not JSON serializable")
+
+
+def embed_metadata(model_bytes: bytes, metadata: Union[ModelMetadata, Dict], name: str = METADATA_NAME) -> bytes:
+    """Return the model with ``metadata`` (JSON, keys sorted) stored as the named metadata entry; an
+    entry of that name is overwritten in its own buffer, so re-embedding does not grow the file.
+    ``metadata`` is a ModelMetadata, or any JSON value (tests embed broken metadata on purpose)."""
     model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(model_bytes, 0))
-    data = np.frombuffer(json.dumps(metadata, sort_keys=True).encode("utf-8"), dtype=np.uint8)
+    text = json.dumps(metadata, sort_keys=True, default=metadata_json)
+    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     model.metadata = list(model.metadata or [])
     entry = next((m for m in model.metadata if (m.name or b"").decode() == name), None)
     if entry is None:
@@ -69,3 +81,10 @@ def builtin_op_names(model_bytes: bytes) -> Iterable[str]:
             yield f"CUSTOM:{(code.CustomCode() or b'').decode()}"
         else:
             yield names.get(op, str(op))
+
+
+def check_size(variant: str, size: int) -> None:
+    """A one-line error when an int8 export (with its metadata) exceeds MAX_MODEL_BYTES."""
+    if size > MAX_MODEL_BYTES:
+        raise EyegradError(f"{variant} is {size} bytes, over the {MAX_MODEL_BYTES} byte limit "
+                           f"of the shipped model: make the student smaller (train/models.py)")

@@ -13,9 +13,9 @@ port can be checked step by step:
   raw int8 output and p_fake of the first zoom's band, and the face's p_fake (the mean over every view and zoom,
   what the detector returns) with its verdict.
 
-Only the largest face of an image is recorded. No timestamps: the same model and images
-give the same files, except for the last bit of a few feature values (cv2.magnitude's SIMD
-path depends on memory alignment). Regenerate after shipping a model::
+Only the largest face of an image is recorded, found and scored by the ``Detector``. No
+timestamps: the same model and images give byte-identical files. Regenerate after shipping
+a model::
 
     python -m eyegrad.optimize.golden [--model models/eyegrad.tflite] [--out models/golden] [IMAGES...]
 """
@@ -33,10 +33,10 @@ import cv2
 import numpy as np
 
 from eyegrad.runtime.decode import decode_image
+from eyegrad.runtime.detector import Detector
 from eyegrad.runtime.errors import EyegradError
-from eyegrad.runtime.faces import FaceFinder
 from eyegrad.runtime.features import CHANNELS, FEATURE_CLIP, FEATURE_SCALE, SUPERSAMPLE, band_features, eye_centers, face_band
-from eyegrad.runtime.model import DEFAULT_MODEL, EyeModel
+from eyegrad.runtime.model import DEFAULT_MODEL
 from eyegrad.runtime.results import verdict_for
 
 REPO = Path(__file__).resolve().parent.parent
@@ -57,10 +57,11 @@ def quantization(details: Dict) -> Dict:
     return {"dtype": np.dtype(details["dtype"]).name, "scale": float(scale), "zero_point": int(zero)}
 
 
-def golden_entry(model: EyeModel, finder: FaceFinder, image: Path, out_dir: Path) -> Dict:
+def golden_entry(detector: Detector, image: Path, out_dir: Path) -> Dict:
     """Write one image's intermediates into ``out_dir``; its entry of the manifest."""
+    model = detector.model
     gray = decode_image(image)
-    faces = finder.find(gray)
+    faces, _ = detector.find_faces(gray)
     if not faces:
         raise EyegradError(f"{image}: no face found; golden images need one")
     face = faces[0]
@@ -68,40 +69,41 @@ def golden_entry(model: EyeModel, finder: FaceFinder, image: Path, out_dir: Path
     band = face_band(gray, face, model.primary_geometry)
     features = band_features(band)  # = eye_features(gray, face, model.primary_geometry), from the band written below
     p_fake = model.predict_one(features)
-    raw = model.interpreter.get_tensor(model.interpreter.get_output_details()[0]["index"])
-    face_p_fake = model.score_views(model.face_views(gray, face))
+    raw = model.tflite.raw_output()  # the output of that invoke
+    face_p_fake = detector.score_faces(gray, [face]).p_fake
     stem = image.stem
     cv2.imwrite(str(out_dir / f"{stem}.gray.png"), gray)
     cv2.imwrite(str(out_dir / f"{stem}.band.png"), band)
     np.save(out_dir / f"{stem}.features.npy", features)
-    np.save(out_dir / f"{stem}.input_int8.npy", model._quantize(features[None]))  # exactly what the model got
+    np.save(out_dir / f"{stem}.input_int8.npy", model.tflite.input_tensor(features))  # exactly what the model got
     return {"image": image.name, "gray": f"{stem}.gray.png", "band": f"{stem}.band.png",
             "features": f"{stem}.features.npy", "input": f"{stem}.input_int8.npy",
             "image_size": [int(gray.shape[1]), int(gray.shape[0])], "faces_found": len(faces),
             "face_box": [int(v) for v in face.box], "eyes": [[int(v) for v in e] for e in face.eyes],
             "eyes_from": face.eyes_from, "eye_centers": [list(left), list(right)],
             "output_raw": int(raw.reshape(-1)[0]) if raw.dtype != np.float32 else float(raw.reshape(-1)[0]),
-            "p_fake": p_fake, "face_p_fake": face_p_fake, "verdict": verdict_for(face_p_fake, model.uncertain_band)}
+            "p_fake": p_fake, "face_p_fake": face_p_fake,
+            "verdict": verdict_for(face_p_fake, model.uncertain_band).value}
 
 
 def write_golden(model_path: Optional[PathLike] = None, image_paths: Sequence[PathLike] = DEFAULT_IMAGES,
                  out_dir: PathLike = DEFAULT_OUT) -> Dict:
     """Write the golden files of ``model_path`` for ``image_paths`` into ``out_dir``; the manifest."""
-    model = EyeModel(model_path)
+    detector = Detector(model_path)
+    model = detector.model
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    finder = FaceFinder()
     manifest = {
         "model": model.path.name, "model_sha256": sha256_of(model.path),
-        "interpreter": type(model.interpreter).__module__,
-        "feature_version": model.metadata["feature_version"], "channels": list(CHANNELS),
+        "interpreter": type(model.tflite.interpreter).__module__,
+        "feature_version": model.metadata.feature_version, "channels": list(CHANNELS),
         "feature_scale": FEATURE_SCALE, "feature_clip": FEATURE_CLIP, "supersample": SUPERSAMPLE,
         "geometry": model.geometry.to_dict(),
-        "input": quantization(model.interpreter.get_input_details()[0]),
-        "output": quantization(model.interpreter.get_output_details()[0]),
+        "input": quantization(model.tflite.input_details),
+        "output": quantization(model.tflite.output_details),
         "threshold": model.threshold, "uncertain_band": list(model.uncertain_band),
         "views": list(model.views), "zooms": list(model.zooms),
-        "images": [golden_entry(model, finder, Path(p), out) for p in image_paths],
+        "images": [golden_entry(detector, Path(p), out) for p in image_paths],
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return manifest

@@ -66,7 +66,7 @@ def run_loop(source, detector, **options):
 
 
 def assert_record(rec: dict, band) -> None:
-    """A frame record follows DESIGN.md's detect contract plus the camera fields."""
+    """A frame record follows docs/api.md's detect contract plus the camera fields."""
     assert set(rec) == CAMERA_KEYS
     assert rec["verdict"] in ("real", "fake", "uncertain", "no_face", "error")
     assert len(rec["tracks"]) == len(rec["faces"]) == len(rec["smoothed"]["faces"])

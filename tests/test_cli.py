@@ -1,4 +1,4 @@
-"""The `eyegrad detect`, `evaluate` and `info` contracts of DESIGN.md, on the example images."""
+"""The `eyegrad detect`, `evaluate` and `info` contracts of docs/api.md, on the example images."""
 from __future__ import annotations
 
 import json

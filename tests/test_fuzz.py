@@ -12,7 +12,7 @@ What the runtime guarantees, and what these tests check:
   ``FaceFinder.face_with_eyes`` accepts any box (the camera re-scores tracked boxes).
 - ``eye_features``: for any 2-D uint8 image and any int64 eye boxes (outside the image,
   empty, negative or huge) a finite float32 band of the model's shape within +-FEATURE_CLIP.
-- ``Detector.detect`` on mutated image bytes: a DESIGN.md result, ``error`` with one line or
+- ``Detector.detect`` on mutated image bytes: a docs/api.md result, ``error`` with one line or
   a verdict, never an exception.
 
 The runs are derandomized (same examples every run, so ``make test`` is stable); set

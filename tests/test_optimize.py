@@ -25,12 +25,15 @@ from eyegrad.runtime.results import verdict_for
 from eyegrad.runtime.tflite_metadata import read_metadata_entries
 from eyegrad.optimize.calibrate import balanced_threshold, uncertain_band
 from eyegrad.optimize.distill import Distiller
-from eyegrad.optimize.export import builtin_op_names, convert, embed_metadata, schema
+from eyegrad.optimize.config import OptimizeConfig
+from eyegrad.optimize.export import builtin_op_names, check_size, convert, embed_metadata, schema
 from eyegrad.optimize.metadata import ZOOMS, model_metadata
-from eyegrad.optimize.pipeline import check_size, same_split_run
 from eyegrad.optimize.prune import UpdatePruningStep, prunable_copy, sparsity_of, strip
 from eyegrad.optimize.qat import quantize_aware_copy
+from eyegrad.optimize.rundata import same_split_run
 from eyegrad.optimize.variants import ensemble_row
+from eyegrad.train.config import load_run
+from eyegrad.train.loop import TrainSettings
 from eyegrad.train.models import build_student, eye_band_cnn
 from eyegrad.train.tf import keras
 
@@ -318,3 +321,24 @@ def test_a_teacher_from_a_run_with_another_split_is_refused(tmp_path):
     assert "\n" not in str(err.value)
     with pytest.raises(EyegradError, match="not a training run"):
         same_split_run(tmp_path / "missing", run)
+
+
+def test_optimize_fine_tunes_with_every_training_setting_of_an_old_run_json(tmp_path):
+    """A run.json written before RunConfig (argparse's keys, "command" among them) gives optimize
+    the run's settings, weight averaging included."""
+    args = {"command": "train", "data": ["d/a"], "out": "runs/x", "epochs": 40, "batch_size": 32, "lr": 0.001,
+            "sbi_rate": 0.25, "augment": "light", "average_last": 8, "val_fraction": 0.2, "seed": 4,
+            "cache": "None", "workers": 0}
+    (tmp_path / "run.json").write_text(json.dumps({**RUN, "args": args}))
+    settings = TrainSettings.for_run(load_run(tmp_path).config)
+    assert settings == TrainSettings(epochs=40, batch_size=32, learning_rate=1e-3, sbi_rate=0.25, seed=4,
+                                     augment="light", average_last=8)
+
+
+def test_optimize_config_comes_from_the_command_line_and_round_trips(tmp_path):
+    from eyegrad.cli import build_parser
+
+    args = build_parser("optimize").parse_args(["optimize", "--run", str(tmp_path), "--sparsity", "0.6"])
+    config = OptimizeConfig.from_args(args)
+    assert config == OptimizeConfig(run=tmp_path, sparsity=(0.6,))
+    assert OptimizeConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config

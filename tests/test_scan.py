@@ -67,7 +67,7 @@ def without_timing(record: Dict) -> Dict:
 
 
 def check_record(r: Dict) -> None:
-    """One well-formed record: the DESIGN.md detect result plus file_size and sha256."""
+    """One well-formed record: the docs/api.md detect result plus file_size and sha256."""
     assert tuple(r) == COLUMNS
     assert r["verdict"] in VERDICTS
     data = Path(r["path"]).read_bytes()

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def test_same_p_fake_on_tflite_runtime_2_14(sample_images):
-    report = check(DEFAULT_MODEL, [str(p) for p in sample_images], DEFAULT_VENV, log=lambda *_: None)
+    report = check(DEFAULT_MODEL, [str(p) for p in sample_images], DEFAULT_VENV)
     assert report["compat"]["tflite-runtime"] == "2.14.0"
     assert report["compat"]["numpy"].startswith("1.")
     assert report["compat"]["ai-edge-litert"] is None  # the interpreter compared really is tflite_runtime

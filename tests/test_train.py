@@ -1,19 +1,24 @@
 """Training pieces on real images: split, augmentation, self-blended fakes, video frames."""
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+from eyegrad.cli import build_parser
 from eyegrad.runtime.decode import decode_image
+from eyegrad.runtime.errors import EyegradError
 from eyegrad.runtime.faces import FaceFinder
 from eyegrad.runtime.features import STUDENT_GEOMETRY, align_band, eye_centers
 from eyegrad.train.augment import AugmentConfig, augmented_features, blend_mask, self_blend
 from eyegrad.train.cache import CONTEXT_GEOMETRY
 from eyegrad.train.data import Sample, discover, group_key, split_groups
-from eyegrad.train.loop import TrainConfig, learning_rate_schedule
+from eyegrad.train.config import RunConfig, load_run, save_run
+from eyegrad.train.loop import TrainSettings, learning_rate_schedule
 from eyegrad.train.run import SPLIT_VERSION, load_crops, load_samples, prepare, split_crops, split_summary
 from eyegrad.train.sequence import epoch_entries
 from eyegrad.train.video import frame_indices, sample_frames
@@ -115,8 +120,9 @@ def test_a_small_numbered_set_is_split_in_contiguous_runs(tmp_path: Path):
 
 def test_sbi_only_trains_on_real_crops_with_a_blended_fake_for_each(shared_data: Path, tmp_path: Path):
     roots = [shared_data / "mesonet_df" / "train", shared_data / "utkface"]
-    data = prepare(roots, limit=12, cache=tmp_path, workers=1)
-    only = prepare(roots, limit=12, cache=tmp_path, workers=1, sbi_only=True)
+    config = RunConfig(data=tuple(roots), limit=12, cache=tmp_path, workers=1)
+    data = prepare(config)
+    only = prepare(dataclasses.replace(config, sbi_only=True))
     assert (data.train.labels == 1).any() and (only.train.labels == 0).all()
     assert len(only.train.labels) == int((data.train.labels == 0).sum())
     assert only.real_only_sources == ("mesonet_df", "utkface")
@@ -139,11 +145,59 @@ def test_faces_found_or_missed_never_move_the_split(shared_data: Path, tmp_path:
 
 
 def test_learning_rate_warms_up_then_decays():
-    lr = learning_rate_schedule(TrainConfig(epochs=16, learning_rate=3e-3), steps=100)
+    lr = learning_rate_schedule(TrainSettings(epochs=16, learning_rate=3e-3), steps=100)
     assert float(lr(0)) == 0.0 and float(lr(50)) == pytest.approx(1.5e-3, rel=1e-3)  # one epoch of warm-up
     assert float(lr(100)) == pytest.approx(3e-3, rel=1e-3)
     assert float(lr(800)) < float(lr(100)) and float(lr(1600)) == pytest.approx(0.02 * 3e-3, rel=1e-2)
-    short = learning_rate_schedule(TrainConfig(epochs=2, learning_rate=1e-3), steps=100)
+    short = learning_rate_schedule(TrainSettings(epochs=2, learning_rate=1e-3), steps=100)
     assert float(short(50)) == pytest.approx(1e-3, rel=1e-3)  # warm-up capped at a quarter of the run
-    flat = learning_rate_schedule(TrainConfig(epochs=4, learning_rate=1e-3, warmup_epochs=0), steps=10)
+    flat = learning_rate_schedule(TrainSettings(epochs=4, learning_rate=1e-3, warmup_epochs=0), steps=10)
     assert float(flat(0)) == pytest.approx(1e-3)
+
+
+#: run.json "args" as `eyegrad train` wrote them before RunConfig: argparse's names, the
+#: subcommand's name ("command") among them; older runs lack the newer options.
+OLD_ARGS = {"command": "train", "data": ["d/a", "d/b"], "out": "runs/x", "epochs": 40, "batch_size": 64,
+            "lr": 0.003, "sbi_rate": 0.25, "augment": "light", "average_last": 8, "val_fraction": 0.2, "seed": 0,
+            "teacher": True, "teacher_epochs": None, "loso": False, "loso_epochs": 12, "limit": None,
+            "cache": "None", "workers": 0}
+
+
+def test_an_old_run_json_loads_with_every_setting_and_the_defaults_of_newer_ones(tmp_path: Path):
+    (tmp_path / "run.json").write_text(json.dumps({"data": OLD_ARGS["data"], "args": OLD_ARGS}))
+    config = load_run(tmp_path).config
+    assert config.data == (Path("d/a"), Path("d/b")) and config.out == Path("runs/x") and config.cache is None
+    assert (config.epochs, config.lr, config.sbi_rate, config.augment, config.average_last) == (40, 3e-3, 0.25,
+                                                                                               "light", 8)
+    assert (config.sbi_only, config.frames_every, config.no_student, config.init) == (False, 10, False, None)
+
+
+def test_a_run_json_with_a_setting_this_version_does_not_know_is_refused(tmp_path: Path):
+    (tmp_path / "run.json").write_text(json.dumps({"args": {**OLD_ARGS, "mixup": 0.2}}))
+    with pytest.raises(EyegradError, match="RunConfig has no setting mixup") as err:
+        load_run(tmp_path)
+    assert str(tmp_path / "run.json") in str(err.value) and "\n" not in str(err.value)
+
+
+def test_run_config_round_trips_through_run_json(tmp_path: Path):
+    config = RunConfig(data=(Path("d/a"),), out=tmp_path, average_last=3, init=Path("w.h5"), limit=5,
+                       cache=tmp_path / "cache")
+    save_run(tmp_path, {"args": config.to_dict()})
+    assert load_run(tmp_path).config == config
+
+
+def test_the_command_line_defaults_are_run_configs():
+    args = build_parser("train").parse_args(["train", "--data", "d/a"])
+    assert RunConfig.from_args(args) == RunConfig(data=(Path("d/a"),))
+
+
+def test_a_runs_training_settings_come_from_its_config():
+    """Every fit setting a run can set reaches TrainSettings (``eyegrad optimize`` fine-tunes with them too)."""
+    config = RunConfig(data=(), epochs=7, batch_size=8, lr=1e-4, sbi_rate=0.1, seed=3, augment="light",
+                       average_last=4)
+    settings = TrainSettings.for_run(config)
+    fixed = {"weight_decay", "patience", "label_smoothing", "warmup_epochs"}  # not options of `eyegrad train`
+    from_run = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings) if f.name not in fixed}
+    assert from_run == {"epochs": 7, "batch_size": 8, "learning_rate": 1e-4, "sbi_rate": 0.1, "seed": 3,
+                        "augment": "light", "average_last": 4}
+    assert TrainSettings.for_run(config, epochs=2).epochs == 2

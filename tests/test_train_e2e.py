@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from eyegrad.runtime import Detector
 from eyegrad.cli import main
+from eyegrad.optimize.config import OptimizeConfig
 from eyegrad.optimize.export import builtin_op_names
 
 
@@ -48,7 +50,7 @@ def test_the_better_of_best_epoch_and_weight_average_is_kept(tiny_run: Path):
     assert student["metrics"]["all"]["auc"] == pytest.approx(kept, abs=1e-6)
 
 
-def test_warm_start_loads_the_layers_that_match_and_leaves_the_rest(tiny_run: Path):
+def test_warm_start_loads_the_layers_that_match_and_leaves_the_rest(tiny_run: Path, caplog):
     from eyegrad.train.loop import warm_start
     from eyegrad.train.models import build_student, build_teacher
 
@@ -57,9 +59,10 @@ def test_warm_start_loads_the_layers_that_match_and_leaves_the_rest(tiny_run: Pa
     trained.load_weights(str(weights))
     student, teacher = build_student((48, 128, 3)), build_teacher((64, 170, 3))
     fresh = {w.name: w.numpy().copy() for w in teacher.weights}
-    lines = []
-    warm_start(student, weights, lines.append)
-    warm_start(teacher, weights, lines.append)  # a bigger band, and a wider last block and dense layer
+    caplog.set_level(logging.INFO, logger="eyegrad.train.loop")
+    warm_start(student, weights)
+    warm_start(teacher, weights)  # a bigger band, and a wider last block and dense layer
+    lines = [r.getMessage() for r in caplog.records if r.name == "eyegrad.train.loop"]
     n = len(student.get_weights())
     assert all(np.array_equal(a, b) for a, b in zip(student.get_weights(), trained.get_weights()))
     source = {w.name: w.numpy() for w in trained.weights}
@@ -103,6 +106,15 @@ def test_optimize_exports_a_model_the_runtime_loads(tiny_run: Path, sample_image
     assert any(n.startswith("final") for n in names)
     pruned = next(row for row in table if row["variant"] == "pruned 50%")
     assert pruned["sparsity"] >= 0.45  # the pruning fine-tune ends at its target, not an earlier epoch
+    # the fine-tunes use the run's settings: --average-last 2 averages the one distillation epoch,
+    # but never the pruning fine-tune (weights under different masks would average to dense ones)
+    histories = tiny_run / "run" / "optimize"
+    distilled = [json.loads(p.read_text()) for p in histories.glob("distiller*_history.json")]
+    assert distilled and all(h[-1]["averaged_epochs"] == 1 for h in distilled)
+    assert "averaged_epochs" not in json.loads((histories / "pruned50_history.json").read_text())[-1]
+    recorded = json.loads((tiny_run / "variants" / "optimize.json").read_text())
+    assert OptimizeConfig.from_dict(recorded["args"]).sparsity == (0.5,)
+    assert recorded["command"].startswith("eyegrad ")
     for row in table:
         if row.get("file") and not row["variant"].startswith("final"):
             Detector(tiny_run / "variants" / row["file"])  # every variant loads

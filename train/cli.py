@@ -5,46 +5,53 @@ import argparse
 from pathlib import Path
 
 from eyegrad.runtime.errors import EyegradError
+from eyegrad.runtime.logs import show_progress
+
+from .config import RunConfig
+
+D = RunConfig  # the defaults of the options
 
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", nargs="+", required=True, metavar="ROOT",
                    help="dataset roots, each with real/ and fake/ (or real/ only: self-blended fakes are made)")
-    p.add_argument("--out", default="runs/latest", help="run directory (weights, reports, plots)")
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--sbi-rate", type=float, default=0.5,
+    p.add_argument("--out", type=Path, default=D.out, help="run directory (weights, reports, plots)")
+    p.add_argument("--epochs", type=int, default=D.epochs)
+    p.add_argument("--batch-size", type=int, default=D.batch_size)
+    p.add_argument("--lr", type=float, default=D.lr)
+    p.add_argument("--sbi-rate", type=float, default=D.sbi_rate,
                    help="share of real crops that also give a self-blended fake per epoch (0 disables)")
     p.add_argument("--sbi-only", action="store_true",
                    help="train without the real fakes: every fake is self-blended from the real crops")
-    p.add_argument("--augment", choices=("strong", "light"), default="strong", help="augmentation strength")
-    p.add_argument("--average-last", type=int, default=0, metavar="N",
+    p.add_argument("--augment", choices=("strong", "light"), default=D.augment, help="augmentation strength")
+    p.add_argument("--average-last", type=int, default=D.average_last, metavar="N",
                    help="also average the weights of the last N epochs (no early stopping then)")
-    p.add_argument("--val-fraction", type=float, default=0.2)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--val-fraction", type=float, default=D.val_fraction)
+    p.add_argument("--seed", type=int, default=D.seed)
     p.add_argument("--teacher", action="store_true", help="also train the teacher (for `eyegrad optimize`)")
-    p.add_argument("--teacher-epochs", type=int, default=None, help="default: --epochs")
+    p.add_argument("--teacher-epochs", type=int, default=D.teacher_epochs, help="default: --epochs")
     p.add_argument("--no-student", action="store_true", help="train the teacher only (with --teacher)")
-    p.add_argument("--init", type=Path, default=None, metavar="WEIGHTS",
+    p.add_argument("--init", type=Path, default=D.init, metavar="WEIGHTS",
                    help="start the student from these weights (e.g. runs/main/student.weights.h5) to train on")
-    p.add_argument("--teacher-init", type=Path, default=None, metavar="WEIGHTS",
+    p.add_argument("--teacher-init", type=Path, default=D.teacher_init, metavar="WEIGHTS",
                    help="start the teacher from these weights (any model of its widths: the band size may differ)")
     p.add_argument("--loso", action="store_true", help="also run the leave-one-source-out table")
-    p.add_argument("--loso-epochs", type=int, default=12)
+    p.add_argument("--loso-epochs", type=int, default=D.loso_epochs)
     p.add_argument("--loso-only", action="store_true", help="only the leave-one-source-out table")
-    p.add_argument("--limit", type=int, default=None, help="at most N images per source and class (quick runs)")
-    p.add_argument("--cache", type=Path, default=None, help="feature cache directory (default ~/.cache/eyegrad)")
-    p.add_argument("--workers", type=int, default=0, help="feature extraction processes (default: all cores)")
-    p.add_argument("--frames-every", type=int, default=10, help="video files: keep every Nth frame")
-    p.add_argument("--frames-max", type=int, default=20, help="video files: at most K frames per video")
+    p.add_argument("--limit", type=int, default=D.limit, help="at most N images per source and class (quick runs)")
+    p.add_argument("--cache", type=Path, default=D.cache, help="feature cache directory (default ~/.cache/eyegrad)")
+    p.add_argument("--workers", type=int, default=D.workers, help="feature extraction processes (default: all cores)")
+    p.add_argument("--frames-every", type=int, default=D.frames_every, help="video files: keep every Nth frame")
+    p.add_argument("--frames-max", type=int, default=D.frames_max, help="video files: at most K frames per video")
 
 
 def run(args: argparse.Namespace) -> int:
-    for root in args.data:
-        if not Path(root).is_dir():
+    config = RunConfig.from_args(args)
+    for root in config.data:
+        if not root.is_dir():
             raise EyegradError(f"no such dataset folder: {root}")
+    show_progress()
     from .experiment import train_and_report  # TensorFlow is imported only here
 
-    train_and_report(args)
+    train_and_report(config)
     return 0

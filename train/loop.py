@@ -1,11 +1,13 @@
 """Fit a model on augmented bands with early stopping on validation ROC-AUC."""
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 import random
 import warnings
 from pathlib import Path
-from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -14,11 +16,17 @@ from eyegrad.runtime.metrics import roc_auc
 
 from .augment import AUGMENT_PRESETS
 from .cache import CONTEXT_GEOMETRY, CropSet
+from .config import RunConfig
 from .sequence import AugmentedBands, plain_batch
 from .tf import keras, tf
 
+logger = logging.getLogger(__name__)
 
-class TrainConfig(NamedTuple):
+
+@dataclasses.dataclass(frozen=True)
+class TrainSettings:
+    """How one model is fitted (``fit``, ``train_model``): a run's settings for one of its models."""
+
     epochs: int = 20
     batch_size: int = 64
     learning_rate: float = 3e-3
@@ -33,6 +41,14 @@ class TrainConfig(NamedTuple):
     #: linear learning-rate warm-up from 0 (at most a quarter of the run): without it, a fresh
     #: teacher at 3e-3 with strong augmentation stayed at loss 0.693 (docs/training/error_analysis.md)
     warmup_epochs: float = 1.0
+
+    @classmethod
+    def for_run(cls, config: RunConfig, epochs: Optional[int] = None) -> "TrainSettings":
+        """The settings ``config`` trains with, for ``epochs`` (default: the run's); also how
+        ``eyegrad optimize`` fine-tunes the run's student."""
+        return cls(epochs=config.epochs if epochs is None else epochs, batch_size=config.batch_size,
+                   learning_rate=config.lr, sbi_rate=config.sbi_rate, seed=config.seed, augment=config.augment,
+                   average_last=config.average_last)
 
 
 def seed_everything(seed: int) -> None:
@@ -56,10 +72,10 @@ class BestAUC(keras.callbacks.Callback):
     weight averaging); early stopping is then off, since the average needs the end of the
     learning-rate schedule, and the average replaces the best epoch if it scores higher."""
 
-    def __init__(self, val_x: np.ndarray, val_y: np.ndarray, patience: int, log: Callable[[str], None],
-                 restore_best: bool = True, average_last: int = 0) -> None:
+    def __init__(self, val_x: np.ndarray, val_y: np.ndarray, patience: int, restore_best: bool = True,
+                 average_last: int = 0) -> None:
         super().__init__()
-        self.val_x, self.val_y, self.patience, self.log = val_x, val_y, patience, log
+        self.val_x, self.val_y, self.patience = val_x, val_y, patience
         self.restore_best, self.average_last = restore_best, average_last
         self.best, self.best_epoch, self.best_weights = -np.inf, -1, None
         self.history: List[Dict] = []
@@ -79,7 +95,7 @@ class BestAUC(keras.callbacks.Callback):
         if auc > self.best or np.isnan(auc):  # one-class validation: keep the latest weights
             self.best, self.best_epoch, self.best_weights = auc, epoch, self.model.get_weights()
             mark = " *"
-        self.log(f"epoch {epoch + 1}: loss {row.get('loss', float('nan')):.4f} val_auc {auc:.4f}{mark}")
+        logger.info("epoch %d: loss %.4f val_auc %.4f%s", epoch + 1, row.get("loss", float("nan")), auc, mark)
         if self.average_last and epoch >= self.params["epochs"] - self.average_last:
             weights = self.model.get_weights()
             self.weight_sum = weights if self.weight_sum is None else [a + w for a, w in zip(self.weight_sum, weights)]
@@ -92,8 +108,8 @@ class BestAUC(keras.callbacks.Callback):
             self.model.set_weights([w / self.averaged_epochs for w in self.weight_sum])
             auc = self.val_auc()
             better = auc > self.best
-            self.log(f"weights averaged over the last {self.averaged_epochs} epochs: val_auc "
-                     f"{auc:.4f} ({'kept' if better else 'best epoch kept'})")
+            logger.info("weights averaged over the last %d epochs: val_auc %.4f (%s)", self.averaged_epochs, auc,
+                        "kept" if better else "best epoch kept")
             self.history[-1].update(averaged_epochs=self.averaged_epochs, averaged_val_auc=auc,
                                     kept_average=bool(better))
             if better:
@@ -102,7 +118,7 @@ class BestAUC(keras.callbacks.Callback):
             self.model.set_weights(self.best_weights)
 
 
-def learning_rate_schedule(cfg: TrainConfig, steps: int) -> "keras.optimizers.schedules.LearningRateSchedule":
+def learning_rate_schedule(cfg: TrainSettings, steps: int) -> "keras.optimizers.schedules.LearningRateSchedule":
     """Linear warm-up over ``cfg.warmup_epochs`` (capped at a quarter of the run), then cosine decay
     to 2% of ``cfg.learning_rate`` at the end of the run; ``steps`` batches per epoch."""
     total = max(1, steps * cfg.epochs)
@@ -112,19 +128,19 @@ def learning_rate_schedule(cfg: TrainConfig, steps: int) -> "keras.optimizers.sc
                                                   warmup_steps=warmup)
 
 
-def compile_model(model: keras.Model, cfg: TrainConfig, steps: int) -> None:
+def compile_model(model: keras.Model, cfg: TrainSettings, steps: int) -> None:
     schedule = learning_rate_schedule(cfg, steps)
     model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay),
                   loss=keras.losses.BinaryCrossentropy(label_smoothing=cfg.label_smoothing))
 
 
-def train_model(model: keras.Model, seq: keras.utils.Sequence, val_x, val_y: np.ndarray, cfg: TrainConfig,
-                out_dir: Path, log: Callable[[str], None] = print, extra_callbacks=(),
+def train_model(model: keras.Model, seq: keras.utils.Sequence, val_x: np.ndarray, val_y: np.ndarray,
+                cfg: TrainSettings, out_dir: Path, extra_callbacks: Sequence[keras.callbacks.Callback] = (),
                 restore_best: bool = True) -> List[Dict]:
     """Compile and fit an already built model; keeps the weights of the best validation AUC
     (or the last ones with ``restore_best=False``, e.g. when pruning must end at its target)."""
     compile_model(model, cfg, len(seq))
-    best = BestAUC(val_x, val_y, cfg.patience, log, restore_best, cfg.average_last)
+    best = BestAUC(val_x, val_y, cfg.patience, restore_best, cfg.average_last)
     out_dir.mkdir(parents=True, exist_ok=True)
     callbacks = [best, keras.callbacks.TensorBoard(log_dir=str(out_dir / "tensorboard" / model.name),
                                                    write_graph=False), *extra_callbacks]
@@ -133,7 +149,7 @@ def train_model(model: keras.Model, seq: keras.utils.Sequence, val_x, val_y: np.
     return best.history
 
 
-def warm_start(model: keras.Model, weights: Path, log: Callable[[str], None] = print) -> None:
+def warm_start(model: keras.Model, weights: Path) -> None:
     """Load the layers of ``weights`` (.h5) that match ``model``'s by name and shape, so a run
     can continue from an earlier architecture; the others keep their fresh initialisation."""
     before = [w.copy() for w in model.get_weights()]
@@ -141,13 +157,12 @@ def warm_start(model: keras.Model, weights: Path, log: Callable[[str], None] = p
         warnings.simplefilter("ignore", UserWarning)
         model.load_weights(str(weights), by_name=True, skip_mismatch=True)
     loaded = sum(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
-    log(f"warm start from {weights}: {loaded} of {len(before)} weight arrays loaded")
+    logger.info("warm start from %s: %d of %d weight arrays loaded", weights, loaded, len(before))
 
 
 def fit(builder: Callable[[Tuple[int, int, int]], keras.Model], band: BandGeometry, train: CropSet,
-        val: CropSet, cfg: TrainConfig, out_dir: Path, real_only_sources=(),
-        log: Callable[[str], None] = print, init_weights: Optional[Path] = None
-        ) -> Tuple[keras.Model, List[Dict], np.ndarray]:
+        val: CropSet, cfg: TrainSettings, out_dir: Path, real_only_sources: Sequence[str] = (),
+        init_weights: Optional[Path] = None) -> Tuple[keras.Model, List[Dict], np.ndarray]:
     """Train ``builder``'s model on ``band`` (from ``init_weights`` if given, e.g. to continue a run);
     returns it (best weights), history and val predictions."""
     seed_everything(cfg.seed)
@@ -158,7 +173,7 @@ def fit(builder: Callable[[Tuple[int, int, int]], keras.Model], band: BandGeomet
     with strategy.scope():
         model = builder((band.height, band.width, 3))
         if init_weights is not None:
-            warm_start(model, init_weights, log)
-    history = train_model(model, seq, val_x, val.labels, cfg, out_dir, log)
+            warm_start(model, init_weights)
+    history = train_model(model, seq, val_x, val.labels, cfg, out_dir)
     pred = model.predict(val_x, batch_size=256, verbose=0).reshape(-1) if len(val_x) else np.zeros(0)
     return model, history, pred

@@ -64,9 +64,9 @@ def build_student(input_shape: Tuple[int, int, int]) -> keras.Model:
 def build_teacher(input_shape: Tuple[int, int, int]) -> keras.Model:
     """The distillation teacher: the student's layers with a wider last block (128) and dense
     layer (32), run on a band with more context. Every layer is a convolution or comes after
-    global pooling, so it can warm-start from any student of these widths (``--teacher-init``);
-    the wider (24, 48, 96, 160, 192) teacher of session 1 took 216 s per epoch here and had
-    not caught up with the student when stopped."""
+    global pooling, so it can warm-start from any student of these widths (``--teacher-init``).
+    It stays this narrow because a teacher helps only once it scores above the student: a wider
+    one (24, 48, 96, 160, 192) trained so slowly on a CPU that it had not caught up when stopped."""
     return eye_band_cnn(input_shape, (16, 32, 64, 96, 128), 32, 0.1, "teacher")
 
 

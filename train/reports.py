@@ -1,6 +1,7 @@
 """Metrics per validation source, plots and markdown tables of a training run."""
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Dict, List, Sequence
@@ -12,6 +13,8 @@ from eyegrad.runtime.metrics import binary_report, roc_curve
 from .cache import CropSet
 
 METRIC_COLUMNS = ("n", "accuracy", "balanced_accuracy", "auc", "precision", "recall", "f1")
+#: Columns of the leave-one-source-out table (loso.md and the run's report).
+LOSO_COLUMNS = ("n", "accuracy", "auc", "real_pass_rate", "val_auc")
 
 
 def per_source(val: CropSet, pred: np.ndarray, threshold: float = 0.5) -> Dict[str, Dict]:
@@ -37,6 +40,21 @@ def markdown_table(rows: Dict[str, Dict], columns: Sequence[str] = METRIC_COLUMN
     for name, r in rows.items():
         lines.append(f"| {name} | " + " | ".join(_fmt(r.get(c, "")) for c in columns) + " |")
     return "\n".join(lines)
+
+
+def render_report(run: Dict) -> str:
+    """report.md of a run: its command, split, each model's metrics and the checks it ran."""
+    parts = [f"# Training run {run['date']}", "", f"Command: `{run['command']}`", "",
+             "Split (crops):", "```", json.dumps(run["split"], indent=1), "```"]
+    for role in ("student", "teacher"):
+        if role in run:
+            parts += ["", f"## {role}: {run[role]['params']} parameters, {run[role]['macs']} multiply-adds",
+                      "", markdown_table(run[role]["metrics"])]
+    if "jpeg_shortcut" in run:
+        parts += ["", "## JPEG shortcut check", "", "```", json.dumps(run["jpeg_shortcut"], indent=1), "```"]
+    if "loso" in run:
+        parts += ["", "## Leave one source out", "", markdown_table(run["loso"], LOSO_COLUMNS, "held-out source")]
+    return "\n".join(parts) + "\n"
 
 
 def _plt():

@@ -1,7 +1,6 @@
 """A training run: data -> split -> cached crops -> student (and teacher) -> reports."""
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -12,6 +11,7 @@ import numpy as np
 from eyegrad.runtime.features import FEATURE_VERSION, STUDENT_GEOMETRY
 
 from .cache import CONTEXT_GEOMETRY, DEFAULT_CACHE, CropSet, build_crops
+from .config import RunConfig
 from .data import Sample, discover, split_groups
 
 #: The teacher sees the whole cached context: 1.75x the student's band (brows, lids, nose
@@ -78,13 +78,19 @@ def split_crops(crops: CropSet, samples: Sequence[Sample], val_fraction: float =
     return RunData(train, rest.subset(in_val), real_only), held
 
 
-def prepare(roots: Sequence[Path], val_fraction: float = 0.2, seed: int = 0, limit: Optional[int] = None,
-            cache: Path = DEFAULT_CACHE, workers: int = 0, frames_every: int = 10, frames_max: int = 20,
-            sbi_only: bool = False) -> RunData:
-    """The crops of the roots, split into train and validation (see ``split_crops``)."""
-    samples = load_samples(roots, limit, seed)
-    crops = load_crops(samples, cache, workers, frames_every, frames_max)
-    data, _ = split_crops(crops, samples, val_fraction, seed, sbi_only=sbi_only)
+def run_crops(config: RunConfig, workers: Optional[int] = None) -> Tuple[List[Sample], CropSet]:
+    """The samples of ``config``'s data and their cached crops, made by ``workers`` processes
+    (default: the run's ``workers``)."""
+    samples = load_samples(config.data, config.limit, config.seed)
+    crops = load_crops(samples, config.cache or DEFAULT_CACHE, config.workers if workers is None else workers,
+                       config.frames_every, config.frames_max)
+    return samples, crops
+
+
+def prepare(config: RunConfig, workers: Optional[int] = None) -> RunData:
+    """The crops of ``config``'s data, split into train and validation as it splits them (``split_crops``)."""
+    samples, crops = run_crops(config, workers)
+    data, _ = split_crops(crops, samples, config.val_fraction, config.seed, sbi_only=config.sbi_only)
     return data
 
 
@@ -97,13 +103,9 @@ def split_summary(data: RunData) -> Dict:
             "real_only_sources": list(data.real_only_sources)}
 
 
-def run_metadata(args_dict: Dict, roots: Sequence[Path]) -> Dict:
+def run_metadata(config: RunConfig) -> Dict:
+    """The start of a run's run.json: its config (``args``), command, date and band geometries."""
     return {"feature_version": FEATURE_VERSION, "context_geometry": CONTEXT_GEOMETRY.to_dict(),
             "student_geometry": STUDENT_GEOMETRY.to_dict(), "teacher_geometry": TEACHER_GEOMETRY.to_dict(),
-            "data": [str(Path(r)) for r in roots], "command": " ".join(["eyegrad"] + sys.argv[1:]),
-            "args": args_dict, "date": time.strftime("%Y-%m-%d")}
-
-
-def save_run(out: Path, run: Dict) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "run.json").write_text(json.dumps(run, indent=1, default=float))
+            "data": [str(r) for r in config.data], "command": " ".join(["eyegrad"] + sys.argv[1:]),
+            "args": config.to_dict(), "date": time.strftime("%Y-%m-%d")}

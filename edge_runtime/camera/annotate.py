@@ -7,12 +7,13 @@ import cv2
 import numpy as np
 
 from ..boxes import Box
+from ..results import Verdict
 
-#: Box colours (BGR) by verdict.
-COLORS = {"real": (0, 170, 0), "fake": (0, 0, 230), "uncertain": (0, 160, 255)}
+#: Box colours (BGR) by verdict; any other verdict is drawn white.
+COLORS = {Verdict.REAL: (0, 170, 0), Verdict.FAKE: (0, 0, 230), Verdict.UNCERTAIN: (0, 160, 255)}
 
 
-def annotate(gray: np.ndarray, faces: Sequence[Tuple[Box, str, str]]) -> np.ndarray:
+def annotate(gray: np.ndarray, faces: Sequence[Tuple[Box, Verdict, str]]) -> np.ndarray:
     """A BGR copy of ``gray`` with each face's box and label drawn; ``faces`` holds (box, verdict, label)."""
     img = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
     thick = max(1, round(max(gray.shape) / 400))

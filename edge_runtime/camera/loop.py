@@ -1,8 +1,8 @@
-"""The camera loop: read frames, find faces every Nth frame, score, track, smooth, report.
+"""The camera loop: read frames, run them through the Detector's video mode, track, smooth, report.
 
-Faces are searched on every ``detect_every``-th frame; the frames in between score the
-same face and eye boxes again on their own pixels (no Haar search), which is most of
-the cost saved. Each processed frame gives one record: the DESIGN.md detect result of
+Detection is ``Detector.stream`` (faces searched on every ``detect_every``-th frame, their
+boxes re-used in between); the loop does the I/O around it. Each processed frame gives one
+record: the detect result (docs/api.md) of
 that frame plus ``frame``, ``tracks`` (a track id per face), ``detected`` (faces were
 searched on this frame), ``fps`` and ``smoothed`` (verdict and p_fake averaged over each
 track's last ``window`` frames). A live source that stops is reopened with exponential
@@ -23,11 +23,10 @@ from typing import Dict, Iterator, List, Optional, TextIO, Tuple
 
 import cv2
 
-from ..boxes import Box, Face
 from ..detector import Detector
 from ..errors import EyegradError
 from ..progress import Progress
-from ..results import DetectResult, FaceResult, image_verdict
+from ..results import DetectResult, FaceResult, Verdict, image_verdict
 from .annotate import annotate
 from .sources import Frame, FrameSource, SourceError
 from .tracking import Track, Tracker
@@ -60,7 +59,7 @@ class Summary:
     with_faces: int = 0
     bad: int = 0
     detections: int = 0
-    track_verdicts: Dict[int, str] = field(default_factory=dict)  # track id -> last smoothed verdict
+    track_verdicts: Dict[int, Verdict] = field(default_factory=dict)  # track id -> last smoothed verdict
     retries: int = 0
     reconnects: int = 0
     saved: int = 0
@@ -79,17 +78,14 @@ class Summary:
                 f"retries {self.retries}, reconnects {self.reconnects}{saved}")
 
 
-def scale_box(box: Box, sx: float, sy: float) -> Box:
-    """A box from a low-res image in the coordinates of the full-size image (floored: stays inside)."""
-    return Box(int(box.x * sx), int(box.y * sy), int(box.w * sx), int(box.h * sy))
-
-
 class CameraLoop:
     """Runs one source through a Detector until the stream ends, a limit is hit or ``stop()``."""
 
     def __init__(self, source: FrameSource, detector: Detector, options: LoopOptions,
                  out: Optional[TextIO] = None, status: Optional[TextIO] = None) -> None:
         self.source, self.detector, self.options = source, detector, options
+        # a camera or stream shows a scene; a folder or file may hold tight face crops
+        self.stream = detector.stream(options.detect_every, whole_image=not source.live)
         self.out, self.status = out or sys.stdout, status or sys.stderr
         self.band = detector.model.uncertain_band
         self.tracker = Tracker(options.window, max_missed=max(options.window, options.detect_every))
@@ -97,9 +93,6 @@ class CameraLoop:
         self.stop_reason: Optional[str] = None
         self.is_open = False
         self.failures = 0  # source failures in a row
-        self.cached: Optional[List[Face]] = None
-        self.cached_shape: Tuple[int, ...] = ()
-        self.last_detect = 0
         self.last_save = float("-inf")
         self.stamps: collections.deque = collections.deque(maxlen=FPS_WINDOW + 1)
 
@@ -145,35 +138,14 @@ class CameraLoop:
             return frame
         return None
 
-    def _faces(self, frame: Frame, index: int) -> Tuple[List[Face], bool, float]:
-        """Faces to score on this frame: searched when due, else the last search's; and the search ms."""
-        gray = frame.gray
-        due = (self.cached is None or gray.shape != self.cached_shape
-               or index - self.last_detect >= self.options.detect_every)
-        if not due:
-            return self.cached, False, 0.0
-        t0 = time.perf_counter()
-        finder = self.detector.finder
-        if frame.small is None:  # a camera or stream shows a scene, a folder or file may hold face crops
-            faces = finder.find(gray, whole_image=not self.source.live)
-        else:  # search the low-res stream, take eyes and crops from the full-size one
-            sx, sy = gray.shape[1] / frame.small.shape[1], gray.shape[0] / frame.small.shape[0]
-            faces = [finder.face_with_eyes(gray, scale_box(b, sx, sy)) for b in finder.find_face_boxes(frame.small)]
-        self.cached, self.cached_shape, self.last_detect = faces, gray.shape, index
-        self.summary.detections += 1
-        return faces, True, (time.perf_counter() - t0) * 1e3
-
     def analyse(self, frame: Frame, index: int) -> Tuple[DetectResult, List[Track], bool]:
         """The frame's detect result, the track of each face, and whether faces were searched."""
         name = frame.name or self.source.label
         if frame.error:
             return DetectResult.failed(name, frame.error, {"decode": frame.read_ms}), [], False
         try:
-            faces, detected, detect_ms = self._faces(frame, index)
-            result = self.detector.score_faces(frame.gray, faces, name,
-                                               {"decode": frame.read_ms, "detect": detect_ms})
+            result, detected = self.stream.detect_frame(frame.gray, index, frame.small, name, frame.read_ms)
         except (EyegradError, cv2.error, ValueError) as exc:
-            self.cached = None
             return DetectResult.failed(name, f"frame {index}: {exc}", {"decode": frame.read_ms}), [], False
         tracks = self.tracker.update([f.face.box for f in result.faces], [f.p_fake for f in result.faces])
         return result, tracks, detected
@@ -194,13 +166,13 @@ class CameraLoop:
             print(f"camera: cannot write {path}", file=self.status, flush=True)
 
     def record(self, index: int, result: DetectResult, tracks: List[Track], detected: bool) -> dict:
-        """The JSON record of one frame (DESIGN.md result + frame, tracks, detected, fps, smoothed)."""
+        """The JSON record of one frame (docs/api.md: detect result + frame, tracks, detected, fps, smoothed)."""
         smoothed = tuple(FaceResult(f.face, t.p_fake) for f, t in zip(result.faces, tracks))
-        verdict, p = ("error", None) if result.verdict == "error" else image_verdict(smoothed, self.band)
+        verdict, p = (Verdict.ERROR, None) if result.verdict == Verdict.ERROR else image_verdict(smoothed, self.band)
         fps = (len(self.stamps) - 1) / (self.stamps[-1] - self.stamps[0]) if len(self.stamps) > 1 else 0.0
         rec = result.to_dict()
         rec.update(frame=index, tracks=[t.id for t in tracks], detected=detected, fps=round(fps, 2),
-                   smoothed={"verdict": verdict, "p_fake": None if p is None else round(p, 6),
+                   smoothed={"verdict": verdict.value, "p_fake": None if p is None else round(p, 6),
                              "faces": [round(t.p_fake, 6) for t in tracks]})
         return rec
 
@@ -230,7 +202,7 @@ class CameraLoop:
                 self.stamps.append(time.monotonic())
                 rec = self.record(index, result, tracks, detected)
                 self._count(rec, tracks)
-                if opts.save_dir and rec["smoothed"]["verdict"] in ("fake", "uncertain"):
+                if opts.save_dir and rec["smoothed"]["verdict"] in (Verdict.FAKE, Verdict.UNCERTAIN):
                     self._save(frame, index, result, tracks, rec["smoothed"]["verdict"])
                 if bar is None:
                     self._write(json.dumps(rec))
@@ -252,7 +224,8 @@ class CameraLoop:
     def _count(self, rec: dict, tracks: List[Track]) -> None:
         s = self.summary
         s.frames += 1
-        s.bad += rec["verdict"] == "error"
+        s.detections = self.stream.searches
+        s.bad += rec["verdict"] == Verdict.ERROR
         s.with_faces += bool(rec["faces"])
         s.track_verdicts.update((t.id, t.verdict(self.band)) for t in tracks)
 

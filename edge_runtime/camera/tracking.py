@@ -5,7 +5,7 @@ import collections
 from typing import Deque, List, Optional, Sequence, Tuple
 
 from ..boxes import Box
-from ..results import verdict_for
+from ..results import Verdict, verdict_for
 
 
 class Track:
@@ -29,8 +29,8 @@ class Track:
         """The mean p_fake over the last ``window`` frames."""
         return sum(self.scores) / len(self.scores)
 
-    def verdict(self, uncertain_band: Tuple[float, float]) -> str:
-        """The smoothed verdict: the DESIGN.md rule applied to the mean p_fake."""
+    def verdict(self, uncertain_band: Tuple[float, float]) -> Verdict:
+        """The smoothed verdict: the verdict rule of docs/api.md applied to the mean p_fake."""
         return verdict_for(self.p_fake, uncertain_band)
 
 

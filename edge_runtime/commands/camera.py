@@ -52,7 +52,7 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="picamera2 main stream size (default %dx%d); faces are searched in a 320-wide copy" % PICAMERA_MAIN_SIZE)
     add_model_args(p)
     p.add_argument("--json", action="store_true",
-                   help="one JSON object per frame (DESIGN.md detect result + frame, tracks, fps, smoothed)")
+                   help="one JSON object per frame (the detect result of docs/api.md + frame, tracks, fps, smoothed)")
     p.add_argument("--detect-every", type=_number(int, 1), default=3, metavar="N",
                    help="search faces every Nth frame, re-score the same boxes in between (default 3)")
     p.add_argument("--window", type=_number(int, 1), default=5, metavar="N",

@@ -9,14 +9,14 @@ from typing import Dict
 from ..datasets import expand_inputs
 from ..detector import Detector
 from ..explain import write_explanations
-from ..results import DetectResult
+from ..results import DetectResult, Verdict
 from .common import add_model_args
 
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders (searched recursively)")
     add_model_args(p)
-    p.add_argument("--json", action="store_true", help="one JSON object per line (DESIGN.md detect result)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line (the detect result of docs/api.md)")
     p.add_argument("--explain", metavar="DIR", help="write each face's eye crops, gradient maps and "
                    "occlusion heatmap here as <name>_face<i>_<image>.png")
 
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{'verdict':<9} {'p_fake':>6} {'ms':>7}  path")
     for path in expand_inputs(args.paths, keep_empty_folders=True):
         result = detector.detect(path)
-        any_error |= result.verdict == "error"
+        any_error |= result.verdict == Verdict.ERROR
         if args.explain:
             write_explanations(detector.model, path, result, Path(args.explain), unique_stem(path, stems))
         print(json.dumps(result.to_dict()) if args.json else table_row(result), flush=True)

@@ -17,7 +17,7 @@ from .common import add_model_args
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", metavar="DIR", help="folder with real/ and fake/ (or Real/Fake, df/, training_real/...)")
     add_model_args(p)
-    p.add_argument("--json", metavar="OUT", help="write the report (DESIGN.md evaluate contract) here")
+    p.add_argument("--json", metavar="OUT", help="write the report (the evaluate contract of docs/api.md) here")
 
 
 def evaluate(detector: Detector, files: List[Tuple[Path, int]], label: str = "evaluate") -> Dict:

@@ -41,7 +41,8 @@ def file_size(path: str) -> Optional[int]:
 
 
 def scan_record(detector: Detector, path: str) -> Dict:
-    """DESIGN.md detect result of ``path`` plus ``file_size`` and ``sha256`` (None when unreadable).
+    """The detect result of ``path`` plus ``file_size`` and ``sha256`` (None when unreadable): the
+    ``RECORD`` fields of ``store.py``.
 
     Never raises: a bad file, or any failure inside the pipeline, gives an ``error`` record.
     """

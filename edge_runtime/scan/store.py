@@ -10,8 +10,10 @@ only whole records behind and can be resumed:
   each written to a hidden temporary file and renamed into place. pandas, pyarrow, Spark,
   DuckDB and Ray read the directory as one table.
 
-CSV and Parquet keep the detect result flat: scalar columns as they are, ``faces`` and
-``timing_ms`` as JSON text. ``read()`` turns every format back into the same dicts.
+CSV and Parquet keep the detect result flat: scalar columns as they are, nested ones
+(``faces``, ``timing_ms``) as JSON text. ``read()`` turns every format back into the same
+dicts. The columns are the fields of ``RECORD``: the detect result (``schema.py``) and the
+scan's ``file_size`` and ``sha256``.
 """
 from __future__ import annotations
 
@@ -23,13 +25,21 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence
 
 from ..errors import EyegradError
+from ..schema import DETECT_RESULT, Field
 
+#: The fields of a scan record: the detect result, then what the scan adds (``records.scan_record``).
+RECORD = DETECT_RESULT + (
+    Field("file_size", {"type": "integer"}, True, "the file's size in bytes (null when it cannot be read)"),
+    Field("sha256", {"type": "string"}, True, "hex SHA-256 of the file's bytes (null when it could not be read)"),
+)
 #: Columns of a record, in file order.
-COLUMNS = ("path", "verdict", "p_fake", "faces", "timing_ms", "error", "file_size", "sha256")
+COLUMNS = tuple(f.name for f in RECORD)
 #: Columns that hold JSON text in CSV and Parquet.
-JSON_COLUMNS = ("faces", "timing_ms")
+JSON_COLUMNS = tuple(f.name for f in RECORD if f.nested)
+#: Python types of the JSON Schema number types.
+NUMBER_TYPES = {"number": float, "integer": int}
 #: How CSV text is turned back into numbers (an empty cell is None).
-CSV_NUMBERS = {"p_fake": float, "file_size": int}
+CSV_NUMBERS = {f.name: NUMBER_TYPES[f.type] for f in RECORD if f.type in NUMBER_TYPES}
 
 
 def to_row(record: Dict) -> Dict:
@@ -145,7 +155,7 @@ class LinesFile(ResultsFile):
 
 
 class JsonLinesFile(LinesFile):
-    """JSON lines: one DESIGN.md detect result (plus file_size, sha256) per line."""
+    """JSON lines: one scan record (the detect result plus file_size, sha256) per line."""
 
     def encode(self, records: Sequence[Dict]) -> bytes:
         return "".join(json.dumps(r) + "\n" for r in records).encode("utf-8")
@@ -190,6 +200,14 @@ def import_pyarrow():
     return pyarrow, pyarrow.parquet
 
 
+def arrow_schema(pa) -> "pyarrow.Schema":
+    """The Parquet schema of a record: numbers as float64 or int64, every other column as text.
+    Every column is nullable (pyarrow's default): a results directory is appended to across
+    scans, so its part files must keep one schema."""
+    types = {"number": pa.float64(), "integer": pa.int64()}
+    return pa.schema([(f.name, types.get(f.type, pa.string())) for f in RECORD])
+
+
 class ParquetParts(ResultsFile):
     """A directory of Parquet part files, one per batch, each renamed into place when complete."""
 
@@ -198,10 +216,7 @@ class ParquetParts(ResultsFile):
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         self.pa, self.pq = import_pyarrow()
-        pa = self.pa
-        self.schema = pa.schema([("path", pa.string()), ("verdict", pa.string()), ("p_fake", pa.float64()),
-                                 ("faces", pa.string()), ("timing_ms", pa.string()), ("error", pa.string()),
-                                 ("file_size", pa.int64()), ("sha256", pa.string())])
+        self.schema = arrow_schema(self.pa)
         self._fd: Optional[int] = None
         self._next = 1
 

@@ -5,10 +5,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Dict, Optional
 
-from ..results import VERDICTS
+from ..results import Verdict
 
 #: Verdicts that come with a p_fake.
-SCORED = ("real", "fake", "uncertain")
+SCORED = (Verdict.REAL, Verdict.FAKE, Verdict.UNCERTAIN)
 
 
 @dataclass
@@ -33,7 +33,7 @@ class Summary:
 
     @property
     def errors(self) -> int:
-        return self.verdicts["error"]
+        return self.verdicts[Verdict.ERROR]
 
     @property
     def coverage(self) -> float:
@@ -50,11 +50,11 @@ class Summary:
                 "scanned": self.scanned, "skipped": self.skipped, "seconds": round(self.seconds, 3),
                 "first_result_seconds": round(self.first_result, 3),
                 "images_per_second": round(self.images_per_second, 2), "records": self.total,
-                "verdicts": {v: self.verdicts[v] for v in VERDICTS}, "errors": self.errors,
+                "verdicts": {v.value: self.verdicts[v] for v in Verdict}, "errors": self.errors,
                 "coverage": round(self.coverage, 4)}
 
     def format(self) -> str:
-        counts = ", ".join(f"{v} {self.verdicts[v]}" for v in VERDICTS)
+        counts = ", ".join(f"{v} {self.verdicts[v]}" for v in Verdict)
         return "\n".join([
             f"scanned {self.scanned} images in {self.seconds:.1f} s: {self.images_per_second:.1f} img/s, "
             f"first result after {self.first_result:.1f} s ({self.backend}, "

@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..detector import Detector
 from ..explain import explain_result, explanation_pngs
-from ..results import DetectResult
+from ..results import DetectResult, Verdict
 from .openapi import openapi_spec
 from .pool import DetectorPool, PoolTimeout
 
@@ -89,7 +89,7 @@ def read_upload(req: Request, max_bytes: int) -> Tuple[bytes, Optional[str]]:
 
 
 def detect_json(detector: Detector, data: bytes, name: Optional[str], explain: bool) -> dict:
-    """The DESIGN.md detect result of one upload; with ``explain``, base64 PNGs per face."""
+    """The detect result (docs/api.md) of one upload; with ``explain``, base64 PNGs per face."""
     result: DetectResult = detector.detect(data, path=name)
     out = result.to_dict()
     if explain:
@@ -102,9 +102,9 @@ def detect_json(detector: Detector, data: bytes, name: Optional[str], explain: b
 def model_info(pool: DetectorPool, max_bytes: int) -> dict:
     """What the page needs to know: the model's verdict rule and the upload limits."""
     meta = pool.model.metadata
-    return {"model": pool.model.path.name, "feature_version": meta.get("feature_version"),
+    return {"model": pool.model.path.name, "feature_version": meta.feature_version,
             "threshold": pool.model.threshold, "uncertain_band": list(pool.model.uncertain_band),
-            "labels": meta.get("labels"), "max_upload_bytes": max_bytes, "accepted_types": list(ACCEPTED_TYPES),
+            "labels": meta.labels, "max_upload_bytes": max_bytes, "accepted_types": list(ACCEPTED_TYPES),
             "workers": pool.size}
 
 
@@ -145,7 +145,7 @@ def create_app(model_path: Union[str, os.PathLike, None] = None, workers: int = 
         data, name = read_upload(request, max_upload_bytes)
         explain = request.args.get("explain", "0").lower() in ("1", "true", "yes")
         result = pool.run(lambda d: detect_json(d, data, name, explain), timeout_s)
-        return jsonify(result), (422 if result["verdict"] == "error" else 200)
+        return jsonify(result), (422 if result["verdict"] == Verdict.ERROR else 200)
 
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError):

@@ -3,10 +3,15 @@ from __future__ import annotations
 
 from ... import __version__
 from ..explain import IMAGE_NAMES
+from ..schema import detect_result_schema
 
-_BOX = {"type": "array", "items": {"type": "integer"}, "minItems": 4, "maxItems": 4,
-        "description": "[x, y, w, h] in image pixels"}
 _PNG = {"type": "string", "contentEncoding": "base64", "contentMediaType": "image/png"}
+#: What ``?explain=1`` adds to each face of a detect result.
+_EXPLAIN = {"explain": {"type": "object", "description": "with ?explain=1",
+                        "properties": {k: _PNG for k in IMAGE_NAMES}},
+            "occlusion_range": {"type": "array", "items": {"type": "number"}, "description":
+                                "with ?explain=1: lowest and highest p_fake drop when a region "
+                                "of the eye band is hidden"}}
 _ERROR = {"type": "object", "required": ["error", "status"],
           "properties": {"error": {"type": "string"}, "status": {"type": "integer"}}}
 
@@ -25,7 +30,7 @@ def openapi_spec(max_upload_bytes: int) -> dict:
                  "description": "Tells real face photos from deepfakes by the gradients of the eye region."},
         "paths": {
             "/api/detect": {"post": {
-                "summary": "Classify one image (DESIGN.md detect result)",
+                "summary": "Classify one image (the detect result of docs/api.md)",
                 "parameters": [{"name": "explain", "in": "query", "required": False,
                                 "schema": {"type": "boolean", "default": False},
                                 "description": "add per-face explanation images (base64 PNG)"}],
@@ -47,24 +52,6 @@ def openapi_spec(max_upload_bytes: int) -> dict:
         },
         "components": {"schemas": {
             "Error": _ERROR,
-            "DetectResult": {
-                "type": "object", "required": ["path", "verdict", "p_fake", "faces", "timing_ms", "error"],
-                "properties": {
-                    "path": {"type": ["string", "null"], "description": "the uploaded file's name"},
-                    "verdict": {"enum": ["real", "fake", "uncertain", "no_face", "error"]},
-                    "p_fake": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
-                    "faces": {"type": "array", "items": {
-                        "type": "object", "required": ["box", "eyes", "eyes_from", "p_fake"],
-                        "properties": {
-                            "box": _BOX, "eyes": {"type": "array", "items": _BOX, "minItems": 2, "maxItems": 2},
-                            "eyes_from": {"enum": ["cascade", "geometry"]},
-                            "p_fake": {"type": "number", "minimum": 0, "maximum": 1},
-                            "explain": {"type": "object", "description": "with ?explain=1",
-                                        "properties": {k: _PNG for k in IMAGE_NAMES}},
-                            "occlusion_range": {"type": "array", "items": {"type": "number"}, "description":
-                                                "with ?explain=1: lowest and highest p_fake drop when a region "
-                                                "of the eye band is hidden"}}}},
-                    "timing_ms": {"type": "object", "additionalProperties": {"type": "number"}},
-                    "error": {"type": ["string", "null"]}}},
+            "DetectResult": detect_result_schema(_EXPLAIN),
         }},
     }

@@ -1,0 +1,55 @@
+"""Video mode of the Detector: faces searched every Nth frame, their boxes re-used in between.
+
+The face and eye search is most of the cost of a frame, and consecutive frames show a face
+at nearly the same place: faces are searched on every ``detect_every``-th frame, and the
+frames in between score the last search's face and eye boxes on their own pixels. A frame
+of another size, and the frame after one that failed, are searched whatever their index.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, List, Optional, Tuple
+
+import numpy as np
+
+from .boxes import Face
+from .results import DetectResult
+
+if TYPE_CHECKING:  # the Detector makes streams: a run-time import would be circular
+    from .detector import Detector
+
+
+class FrameStream:
+    """The frames of one video through a Detector (``Detector.stream``), with the face boxes it keeps."""
+
+    def __init__(self, detector: "Detector", detect_every: int = 1, whole_image: bool = False) -> None:
+        self.detector = detector
+        self.detect_every = detect_every
+        self.whole_image = whole_image
+        self.searches = 0  # face searches run so far
+        self._faces: Optional[List[Face]] = None
+        self._shape: Tuple[int, ...] = ()
+        self._searched_at = 0
+
+    def due(self, shape: Tuple[int, ...], index: int) -> bool:
+        """Whether frame ``index``, of this shape, gets a face search."""
+        return self._faces is None or shape != self._shape or index - self._searched_at >= self.detect_every
+
+    def detect_frame(self, gray: np.ndarray, index: int, small: Optional[np.ndarray] = None,
+                     path: Optional[str] = None, decode_ms: float = 0.0) -> Tuple[DetectResult, bool]:
+        """Frame ``index``'s result, and whether faces were searched on it.
+
+        ``small``: a low-res copy of the frame to search face boxes in (``Detector.find_faces``).
+        A frame that raises leaves no boxes to re-use: the next frame is searched.
+        """
+        searched = self.due(gray.shape, index)
+        try:
+            if searched:
+                faces, ms = self.detector.find_faces(gray, self.whole_image, small)
+                self._faces, self._shape, self._searched_at = faces, gray.shape, index
+                self.searches += 1
+            else:
+                faces, ms = self._faces, {}
+            return self.detector.score_faces(gray, faces, path, {"decode": decode_ms, **ms}), searched
+        except Exception:
+            self._faces = None
+            raise

@@ -1,0 +1,40 @@
+"""What ``eyegrad optimize`` was asked (``OptimizeConfig``), saved as optimize.json beside the variants.
+
+Loading follows the rules of ``eyegrad.train.config``. This module imports no TensorFlow.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Optional, Tuple
+
+from eyegrad.train.config import JsonConfig
+
+OPTIMIZE_FILE = "optimize.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimizeConfig(JsonConfig):
+    """The training run to optimize, where the results go, and the fine-tuning budget."""
+
+    run: Path = Path("runs/latest")
+    out: Path = Path("models/eyegrad.tflite")
+    variants_dir: Path = Path("models/variants")
+    sparsity: Tuple[float, ...] = (0.5, 0.7)
+    teacher: Optional[Path] = None
+    student: Optional[Path] = None
+    distill_epochs: int = 0
+    prune_epochs: int = 4
+    qat_epochs: int = 3
+    target_precision: float = 0.95
+    recalibrate: Optional[Path] = None
+    workers: int = 0
+
+
+def save_optimize(config: OptimizeConfig, command: Optional[str] = None) -> None:
+    """Record ``config`` (and the command line) as optimize.json in its variants folder."""
+    config.variants_dir.mkdir(parents=True, exist_ok=True)
+    record = {"args": config.to_dict(), "command": command, "date": time.strftime("%Y-%m-%d")}
+    (config.variants_dir / OPTIMIZE_FILE).write_text(json.dumps(record, indent=1))
