@@ -1,14 +1,22 @@
 """Find labelled images in a folder that holds real and fake subfolders."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm"}
+#: What ``eyegrad detect``, ``evaluate`` and ``scan`` read: images and video files.
+MEDIA_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES
 #: Accepted spellings of the class folders (case-insensitive).
 REAL_NAMES = ("real", "training_real", "original", "originals", "pristine")
 FAKE_NAMES = ("fake", "training_fake", "df", "deepfake", "deepfakes", "manipulated")
+
+
+def is_video(path: Union[str, os.PathLike]) -> bool:
+    """Whether ``path`` names a video file (by its suffix)."""
+    return Path(path).suffix.lower() in VIDEO_SUFFIXES
 
 
 def iter_files(root: Path, suffixes: Sequence[str]) -> Iterator[Path]:
@@ -47,14 +55,14 @@ def labelled_files(root: Path, suffixes: Sequence[str] = tuple(IMAGE_SUFFIXES)) 
 
 
 def expand_inputs(paths: List[str], keep_empty_folders: bool = False) -> Iterator[str]:
-    """Files as given, and the images inside folders (recursive, sorted).
+    """Files as given, and the images and videos inside folders (recursive, sorted).
 
     Paths that do not exist are passed through so that they get an error result; so are
-    folders without any image when ``keep_empty_folders`` is set.
+    folders without any image or video when ``keep_empty_folders`` is set.
     """
     for raw in paths:
         p = Path(raw)
-        files = [str(f) for f in iter_files(p, IMAGE_SUFFIXES)] if p.is_dir() else []
+        files = [str(f) for f in iter_files(p, MEDIA_SUFFIXES)] if p.is_dir() else []
         if files:
             yield from files
         elif keep_empty_folders or not p.is_dir():

@@ -12,23 +12,16 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .boxes import Face
+from .datasets import is_video
 from .decode import ImageSource, decode_image
 from .errors import InputError
 from .faces import FaceFinder
 from .model import EyeModel
 from .results import DetectResult, FaceResult, image_verdict
 from .stream import FrameStream
-from .timing import Stopwatch
-
-#: The timed stages of a detection, in order.
-STAGES = ("decode", "faces", "eyes", "features", "infer")
-
-
-def stage_timing(ms: Mapping[str, float]) -> Dict[str, float]:
-    """A result's ``timing_ms`` from the stage times measured (a stage that did not run took 0 ms)."""
-    t = {s: float(ms.get(s, 0.0)) for s in STAGES}
-    return {"decode": t["decode"], "detect": t["faces"] + t["eyes"], **t, "total": sum(t.values())}
-
+from .timing import STAGES, Stopwatch, stage_timing
+from .video import VideoOptions
+from .video_verdict import ProgressCallback, detect_video
 
 class Detector:
     """Tells real faces from deepfakes by their eyes, with one .tflite model.
@@ -38,14 +31,18 @@ class Detector:
     """
 
     def __init__(self, model_path: Union[str, os.PathLike, None] = None, num_threads: Optional[int] = None,
-                 finder: Optional[FaceFinder] = None) -> None:
+                 finder: Optional[FaceFinder] = None, video: VideoOptions = VideoOptions()) -> None:
         self.model = EyeModel(model_path, num_threads=num_threads)
         self.finder = finder or FaceFinder()
+        self.video = video
 
     def detect(self, source: ImageSource, path: Optional[str] = None) -> DetectResult:
-        """Detect on a path, encoded bytes or numpy array; bad input gives an ``error`` result."""
-        if path is None and isinstance(source, (str, os.PathLike)):
-            path = os.fspath(source)
+        """Detect on a path (an image, or a video file: ``detect_video``), encoded image bytes or a
+        numpy array; bad input gives an ``error`` result."""
+        if isinstance(source, (str, os.PathLike)):
+            if is_video(source):
+                return self.detect_video(source, name=path)
+            path = os.fspath(source) if path is None else path
         watch = Stopwatch()
         try:
             gray = decode_image(source)
@@ -91,6 +88,12 @@ class Detector:
         verdict, p = image_verdict(scored, self.model.uncertain_band)
         watch.lap("infer")
         return DetectResult(path, verdict, p, scored, stage_timing({**(timing_ms or {}), **watch.ms}))
+
+    def detect_video(self, path: Union[str, os.PathLike], progress: Optional[ProgressCallback] = None,
+                     name: Optional[str] = None) -> DetectResult:
+        """One result for a video file, sampled by ``self.video`` (see ``video_verdict``); ``name``
+        is the path to report (default ``path``)."""
+        return detect_video(self, path, self.video, progress, name)
 
     def stream(self, detect_every: int = 1, whole_image: bool = False) -> FrameStream:
         """Video mode: faces searched on every ``detect_every``-th frame and re-used in between."""

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Dict, NamedTuple, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, NamedTuple, Optional, Sequence, Tuple
 
 from .boxes import Box, Face
+
+if TYPE_CHECKING:  # video results are built by video_verdict, which imports this module
+    from .video_verdict import VideoSummary
 
 
 class Verdict(str, Enum):
@@ -53,7 +56,8 @@ class FaceResult(NamedTuple):
 
 
 class DetectResult(NamedTuple):
-    """The result for one image, as in the detect contract of docs/api.md (fields: ``schema.py``)."""
+    """The result for one image or video file, as in the detect contract of docs/api.md (fields:
+    ``schema.py``); a video's adds the fields of its ``VideoSummary``."""
 
     path: Optional[str]
     verdict: Verdict
@@ -61,13 +65,17 @@ class DetectResult(NamedTuple):
     faces: Tuple[FaceResult, ...]
     timing_ms: Dict[str, float]
     error: Optional[str] = None
+    video: Optional["VideoSummary"] = None  # a video file's frames, tracks and timeline
 
     def to_dict(self) -> dict:
-        return {"path": self.path, "verdict": Verdict(self.verdict).value,
-                "p_fake": None if self.p_fake is None else round(self.p_fake, 6),
-                "faces": [f.to_dict() for f in self.faces],
-                "timing_ms": {k: round(v, 3) for k, v in self.timing_ms.items() if k in TIMING_KEYS},
-                "error": self.error}
+        out = {"path": self.path, "verdict": Verdict(self.verdict).value,
+               "p_fake": None if self.p_fake is None else round(self.p_fake, 6),
+               "faces": [f.to_dict() for f in self.faces],
+               "timing_ms": {k: round(v, 3) for k, v in self.timing_ms.items() if k in TIMING_KEYS},
+               "error": self.error}
+        if self.video is not None:
+            out.update(self.video.to_dict())
+        return out
 
     @classmethod
     def failed(cls, path: Optional[str], error: str, timing_ms: Optional[Dict[str, float]] = None) -> "DetectResult":

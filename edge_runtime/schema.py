@@ -74,8 +74,44 @@ DETECT_RESULT = (
 )
 
 
-def detect_result_schema(face_properties: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
-    """JSON Schema of the detect result; ``face_properties`` adds optional properties to each face."""
-    schema = object_schema(DETECT_RESULT)
+#: One face of one sampled video frame (``video_verdict.TrackScore``).
+TRACK_SCORE = (
+    Field("track", {"type": "integer"}, False, "the face track it belongs to"),
+    Field("p_fake", _SCORE, False, "the face's p_fake in this frame"),
+    Field("box", _BOX, False, "the face box in frame pixels"),
+)
+#: One sampled video frame (``video_verdict.TimelinePoint``).
+TIMELINE_POINT = (
+    Field("frame", {"type": "integer"}, False, "the frame's index in the file"),
+    Field("t", {"type": "number"}, False, "its time in seconds"),
+    Field("faces", {"type": "array", "items": object_schema(TRACK_SCORE)}, False, "the faces scored in it"),
+    Field("error", {"type": "string"}, True, "why the frame could not be scored"),
+)
+#: One face followed through a video (``video_verdict.TrackSummary``).
+TRACK = (
+    Field("id", {"type": "integer"}, False, "the track's id"),
+    Field("frames", {"type": "integer"}, False, "sampled frames it was seen in"),
+    Field("p_fake", _SCORE, False, "its frames' p_fake combined by the aggregation rule"),
+    Field("steady", {"type": "boolean"}, False, "seen in enough frames to count for the verdict"),
+)
+#: What a video file's result adds to ``DETECT_RESULT`` (``video_verdict.VideoSummary``).
+VIDEO_RESULT = (
+    Field("frames", {"type": "integer"}, False, "sampled frames that decoded and were scored"),
+    Field("duration_s", {"type": "number"}, False, "the video's duration in seconds"),
+    Field("aggregation", {"type": "string"}, False, "how a track's frame scores were combined"),
+    Field("tracks", {"type": "array", "items": object_schema(TRACK)}, False, "every face track"),
+    Field("timeline", {"type": "array", "items": object_schema(TIMELINE_POINT)}, False,
+          "every sampled frame, in order"),
+)
+
+
+def detect_result_schema(face_properties: Optional[Mapping[str, Any]] = None,
+                         video_properties: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+    """JSON Schema of the detect result; ``face_properties`` adds optional properties to each face.
+
+    The ``VIDEO_RESULT`` fields (and ``video_properties``) are optional: only a video's result has them.
+    """
+    schema = object_schema(DETECT_RESULT, {**{f.name: f.json_schema() for f in VIDEO_RESULT},
+                                           **(video_properties or {})})
     schema["properties"]["faces"]["items"] = object_schema(FACE, face_properties)
     return schema

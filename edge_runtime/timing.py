@@ -2,9 +2,18 @@
 from __future__ import annotations
 
 import time
-from typing import Callable, Dict, Sequence
+from typing import Callable, Dict, Mapping, Sequence
 
 import numpy as np
+
+#: The timed stages of a detection, in order.
+STAGES = ("decode", "faces", "eyes", "features", "infer")
+
+
+def stage_timing(ms: Mapping[str, float]) -> Dict[str, float]:
+    """A result's ``timing_ms`` from the stage times measured (a stage that did not run took 0 ms)."""
+    t = {s: float(ms.get(s, 0.0)) for s in STAGES}
+    return {"decode": t["decode"], "detect": t["faces"] + t["eyes"], **t, "total": sum(t.values())}
 
 
 def summary(samples_ms: Sequence[float]) -> Dict[str, float]:

@@ -1,9 +1,11 @@
-"""Shared fixtures: the repo's example images and the optional ../shared data."""
+"""Shared fixtures: the repo's example images, the optional ../shared data, and videos made from them."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List
+from typing import List, Sequence
 
+import cv2
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -23,3 +25,21 @@ def shared_data() -> Path:
 def sample_images() -> List[Path]:
     """The four MesoNet sample faces bundled in examples/ (two real, two fake)."""
     return sorted(EXAMPLES.glob("*.jpg"))
+
+
+def write_video(path: Path, frames: Sequence[np.ndarray], fps: float = 10.0) -> Path:
+    """Write BGR ``frames`` (all one size) as a video file; the codec follows the suffix."""
+    fourcc = {".avi": "MJPG", ".mkv": "XVID", ".webm": "VP80"}.get(path.suffix.lower(), "mp4v")
+    h, w = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (w, h))
+    assert writer.isOpened(), f"OpenCV cannot write {path.suffix} here"
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def face_clip(image: Path, n_frames: int, size: int = 256) -> List[np.ndarray]:
+    """``n_frames`` of one face image, shifted by a pixel or two from frame to frame like a steady camera."""
+    face = cv2.resize(cv2.imread(str(image)), (size, size), interpolation=cv2.INTER_AREA)
+    return [np.roll(face, i % 3, axis=1) for i in range(n_frames)]

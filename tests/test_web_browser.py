@@ -8,6 +8,7 @@ import pytest
 pytest.importorskip("flask", reason="the web extra (flask) is not installed")
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright python package is not installed")
 
+from conftest import EXAMPLES, face_clip, write_video  # noqa: E402
 from eyegrad.runtime.web import create_app  # noqa: E402
 from eyegrad.runtime.web.server import BackgroundServer  # noqa: E402
 
@@ -77,7 +78,7 @@ def test_client_side_check_refuses_a_text_file(page, server):
     page.set_input_files("#file", files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hello"}])
     page.wait_for_selector(VERDICT_DONE)
     assert page.get_attribute("#result", "data-verdict") == "error"
-    assert "not a supported image" in page.text_content("#summary")
+    assert "not a supported image or video" in page.text_content("#summary")
     assert requests == []
 
 
@@ -90,3 +91,26 @@ def test_server_errors_are_shown(page, server):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "web_error.png"), full_page=True)
 
+
+
+def test_upload_a_video_shows_timeline_and_key_frames(page, server, tmp_path):
+    clip = write_video(tmp_path / "clip.mp4", face_clip(EXAMPLES / "real_mesonet_00240.jpg", 30), fps=10.0)
+    open_page(page, server)
+    page.set_input_files("#file", str(clip))
+    page.wait_for_selector(VERDICT_DONE, timeout=60_000)
+    assert page.get_attribute("#result", "data-verdict") in ("real", "fake", "uncertain")
+    assert "6 frames scored over 3.0 s" in page.text_content("#summary")
+    assert page.locator("#timeline svg.timeline-plot").is_visible()
+    assert page.locator("#timeline .track circle").count() == 6  # 3 s sampled at 2 fps, one face each
+    assert page.locator("#timeline .band").count() == 1 and page.locator("#timeline .threshold").count() == 1
+    key_frames = page.locator("#key-frames .key-frame")
+    assert 1 <= key_frames.count() <= 3 and page.locator("#timeline .key-ring").count() == key_frames.count()
+    assert key_frames.first.locator("img").evaluate("img => img.decode().then(() => img.naturalWidth)") > 0
+    assert "p_fake" in key_frames.first.locator("figcaption").text_content()
+    assert page.locator(".face").count() == 0 and not page.locator("#preview-img").is_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "web_video.png"), full_page=True)
+
+    page.set_input_files("#file", str(EXAMPLES / "real_mesonet_00240.jpg"))  # an image after a video
+    page.locator(".face").first.wait_for(timeout=60_000)
+    assert not page.locator("#timeline").is_visible() and not page.locator("#key-frames").is_visible()

@@ -29,7 +29,7 @@ from ..progress import Progress
 from ..results import DetectResult, FaceResult, Verdict, image_verdict
 from .annotate import annotate
 from .sources import Frame, FrameSource, SourceError
-from .tracking import Track, Tracker
+from ..tracking import Track, Tracker
 
 #: Frames over which fps is measured.
 FPS_WINDOW = 30

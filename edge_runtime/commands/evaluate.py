@@ -1,4 +1,4 @@
-"""Metrics of a model on a folder holding real/ and fake/ images."""
+"""Metrics of a model on a folder holding real/ and fake/ images or videos (one verdict per file)."""
 from __future__ import annotations
 
 import argparse
@@ -6,18 +6,19 @@ import json
 from pathlib import Path
 from typing import Dict, List, Tuple
 
-from ..datasets import labelled_files
+from ..datasets import MEDIA_SUFFIXES, labelled_files
 from ..detector import Detector
 from ..errors import EyegradError
 from ..metrics import binary_report
 from ..progress import Progress
-from .common import add_model_args
+from .common import add_model_args, add_video_args, detector_for
 
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", metavar="DIR", help="folder with real/ and fake/ (or Real/Fake, df/, training_real/...)")
     add_model_args(p)
     p.add_argument("--json", metavar="OUT", help="write the report (the evaluate contract of docs/api.md) here")
+    add_video_args(p)
 
 
 def evaluate(detector: Detector, files: List[Tuple[Path, int]], label: str = "evaluate") -> Dict:
@@ -41,7 +42,7 @@ def evaluate(detector: Detector, files: List[Tuple[Path, int]], label: str = "ev
 def format_report(r: Dict) -> str:
     c = r["confusion"]
     return "\n".join([
-        f"images {r['n']}  coverage {r['coverage']:.3f}",
+        f"files {r['n']}  coverage {r['coverage']:.3f}",
         f"accuracy {r['accuracy']:.4f}  balanced accuracy {r['balanced_accuracy']:.4f}  ROC-AUC {r['auc']:.4f}",
         f"precision {r['precision']:.4f}  recall {r['recall']:.4f}  F1 {r['f1']:.4f}",
         "confusion (fake = positive):",
@@ -53,12 +54,12 @@ def format_report(r: Dict) -> str:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        files = labelled_files(Path(args.dir))
+        files = labelled_files(Path(args.dir), tuple(MEDIA_SUFFIXES))
     except (ValueError, OSError) as exc:
         raise EyegradError(str(exc)) from None
     if not files:
-        raise EyegradError(f"no images under {args.dir}")
-    report = evaluate(Detector(args.model, num_threads=args.threads), files)
+        raise EyegradError(f"no images or videos under {args.dir}")
+    report = evaluate(detector_for(args), files)
     print(format_report(report))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1))

@@ -12,8 +12,15 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     add_model_args(p)
     p.add_argument("--workers", type=int, default=2, help="detectors working in parallel (default: 2)")
-    p.add_argument("--max-upload-mb", type=float, default=8.0, help="largest accepted upload in MB (default: 8)")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds before a request gives up (default: 30)")
+    p.add_argument("--max-upload-mb", type=float, default=8.0, help="largest accepted image in MB (default: 8)")
+    p.add_argument("--max-video-mb", type=float, default=32.0, help="largest accepted video in MB (default: 32)")
+    p.add_argument("--timeout", type=float, default=30.0,
+                   help="seconds before a request gives up; a video's reading stops at half of it (default: 30)")
+
+
+def megabytes(mb: float) -> int:
+    """``mb`` MB in bytes."""
+    return int(mb * 1024 * 1024)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -22,8 +29,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.workers < 1:
         raise EyegradError("--workers must be at least 1")
+    if args.timeout <= 0:
+        raise EyegradError("--timeout must be above 0 seconds")
     app = create_app(args.model, workers=args.workers, num_threads=args.threads,
-                     max_upload_bytes=int(args.max_upload_mb * 1024 * 1024), timeout_s=args.timeout)
+                     max_upload_bytes=megabytes(args.max_upload_mb), timeout_s=args.timeout,
+                     max_video_upload_bytes=megabytes(args.max_video_mb))
     server = create_server(app, host=args.host, port=args.port)
     print(f"eyegrad: serving on http://{args.host}:{server.effective_port}/ "
           f"({args.workers} worker(s); Ctrl+C to stop)", flush=True)

@@ -1,12 +1,13 @@
-"""One scan record per image: the detect result plus the file's size and SHA-256."""
+"""One scan record per image or video: the detect result plus the file's size and SHA-256."""
 from __future__ import annotations
 
 import hashlib
 import os
-from typing import Dict, Optional
+from typing import Dict, Optional, Union
 
 import cv2
 
+from ..datasets import is_video
 from ..decode import read_bytes
 from ..detector import Detector
 from ..errors import InputError
@@ -46,12 +47,32 @@ def scan_record(detector: Detector, path: str) -> Dict:
 
     Never raises: a bad file, or any failure inside the pipeline, gives an ``error`` record.
     """
+    if is_video(path):  # read by the video decoder, hashed in chunks: a video may be larger than any image
+        result = _guarded(detector, path)
+        return {**result.to_dict(), "file_size": file_size(path), "sha256": file_sha256(path)}
     try:
         data = read_bytes(path)
     except InputError as exc:
         return {**DetectResult.failed(path, str(exc)).to_dict(), "file_size": file_size(path), "sha256": None}
-    try:
-        result = detector.detect(data, path=path)
-    except Exception as exc:  # one odd image (e.g. an OpenCV assertion) must not stop a scan of millions
-        result = DetectResult.failed(path, f"{type(exc).__name__}: {exc}")
+    result = _guarded(detector, data, path)
     return {**result.to_dict(), "file_size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def _guarded(detector: Detector, source: Union[str, bytes], path: Optional[str] = None) -> DetectResult:
+    """``detector.detect``, with any failure inside the pipeline turned into an ``error`` result."""
+    try:
+        return detector.detect(source, path=path)
+    except Exception as exc:  # one odd file (e.g. an OpenCV assertion) must not stop a scan of millions
+        return DetectResult.failed(path or str(source), f"{type(exc).__name__}: {exc}")
+
+
+def file_sha256(path: str, chunk: int = 1 << 20) -> Optional[str]:
+    """The SHA-256 of a file read in chunks, or None when it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(chunk), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Iterable, List
 
-from ..datasets import IMAGE_SUFFIXES, expand_inputs
+from ..datasets import MEDIA_SUFFIXES, expand_inputs
 from ..errors import EyegradError
 
 GLOB_CHARS = "*?["
@@ -38,15 +38,15 @@ def unique(paths: Iterable[str]) -> List[str]:
 
 
 def list_paths(source: str) -> List[str]:
-    """The image paths named by ``source``: a folder (recursive), a text file of paths, or a glob.
+    """The image and video paths named by ``source``: a folder (recursive), a text file of paths, or a glob.
 
-    A file with an image suffix is a one-image scan. Raises EyegradError when nothing matches.
+    A file with an image or video suffix is a one-file scan. Raises EyegradError when nothing matches.
     """
     p = Path(source)
     if p.is_dir():
         paths = list(expand_inputs([source]))
     elif p.is_file():
-        paths = [source] if p.suffix.lower() in IMAGE_SUFFIXES else read_path_list(p)
+        paths = [source] if p.suffix.lower() in MEDIA_SUFFIXES else read_path_list(p)
     elif any(c in source for c in GLOB_CHARS):
         paths = [f for f in sorted(glob.glob(source, recursive=True)) if not os.path.isdir(f)]
     else:

@@ -1,13 +1,23 @@
-// eyegrad page: check the file, upload it, show the verdict and the per-face explanations.
+// eyegrad page: check the file, upload it, show the verdict and, for an image, the per-face
+// explanations; for a video, the timeline of p_fake over time and the frames that drove it.
 "use strict";
 
 (() => {
   const $ = (id) => document.getElementById(id);
   const IMAGE_NAMES = ["eye_left", "eye_right", "gradient_left", "gradient_right", "occlusion"];
   const LABELS = { real: "Real", fake: "Fake", uncertain: "Uncertain", no_face: "No face", error: "Error" };
+  const GENERIC_TYPES = ["", "application/octet-stream"];
+  const SVG_NS = "http://www.w3.org/2000/svg";
+  // the timeline plot, in SVG user units (it scales to the width of its box)
+  const PLOT = { width: 480, height: 200, left: 36, right: 12, top: 10, bottom: 28 };
+  // until /api/info answers: the server's defaults
   let info = {
     max_upload_bytes: 8 * 1024 * 1024,
-    accepted_types: ["image/jpeg", "image/png", "image/webp", "image/bmp", "image/gif", "image/tiff"],
+    max_video_upload_bytes: 32 * 1024 * 1024,
+    accepted_types: ["image/jpeg", "image/png", "image/webp", "image/bmp", "image/gif", "image/tiff",
+      "video/mp4", "video/webm", "video/quicktime", "video/x-matroska", "video/x-msvideo"],
+    video_suffixes: [".avi", ".mkv", ".mov", ".mp4", ".webm"],
+    threshold: 0.5,
     uncertain_band: [0.4, 0.6],
   };
   let previewUrl = null;
@@ -16,23 +26,39 @@
   const megabytes = (n) => (n < 1024 * 1024 ? `${Math.max(1, Math.round(n / 1024))} KB`
     : `${+(n / (1024 * 1024)).toFixed(1)} MB`);
 
+  const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
   function showInfo() {
     $("max-size").textContent = megabytes(info.max_upload_bytes);
-    $("file").accept = info.accepted_types.join(",");
+    $("max-video-size").textContent = megabytes(info.max_video_upload_bytes);
+    $("file").accept = [...info.accepted_types, ...info.video_suffixes].join(",");
     const [lo, hi] = info.uncertain_band;
     $("footer").textContent = `eyegrad · model ${info.model} (${info.feature_version}) · ` +
       `uncertain band ${lo.toFixed(2)}–${hi.toFixed(2)} · ${info.workers} worker(s)`;
   }
 
+  /** Whether the server takes the file as a video: the rule of its read_upload (browsers name some
+   * video types differently, so a video file name with a generic or other video type counts too). */
+  function isVideo(file) {
+    if (file.type.startsWith("video/") && info.accepted_types.includes(file.type)) return true;
+    const dot = file.name.lastIndexOf(".");
+    const suffix = dot < 0 ? "" : file.name.slice(dot).toLowerCase();
+    return info.video_suffixes.includes(suffix) &&
+      (GENERIC_TYPES.includes(file.type) || file.type.startsWith("video/"));
+  }
+
   /** Why a file cannot be sent, or null when it can. */
   function checkFile(file) {
-    if (!info.accepted_types.includes(file.type)) {
-      return `“${file.name}” is not a supported image (${file.type || "unknown type"}): ` +
-        "choose a JPEG, PNG, WebP, BMP, GIF or TIFF file.";
+    const video = isVideo(file);
+    if (!video && !info.accepted_types.includes(file.type)) {
+      return `“${file.name}” is not a supported image or video (${file.type || "unknown type"}): ` +
+        "choose a JPEG, PNG, WebP, BMP, GIF or TIFF image or an MP4, WebM, MOV, MKV or AVI video.";
     }
     if (file.size === 0) return `“${file.name}” is empty.`;
-    if (file.size > info.max_upload_bytes) {
-      return `“${file.name}” is ${megabytes(file.size)}: the limit is ${megabytes(info.max_upload_bytes)}.`;
+    const limit = video ? info.max_video_upload_bytes : info.max_upload_bytes;
+    if (file.size > limit) {
+      return `“${file.name}” is ${megabytes(file.size)}: ` +
+        `the limit is ${megabytes(limit)} for ${video ? "a video" : "an image"}.`;
     }
     return null;
   }
@@ -47,6 +73,10 @@
   function resetResult() {
     $("faces").replaceChildren();
     $("boxes").replaceChildren();
+    $("timeline").replaceChildren();
+    $("timeline").hidden = true;
+    $("key-frame-list").replaceChildren();
+    $("key-frames").hidden = true;
     $("scale").hidden = true;
     $("note").hidden = true;
     $("timing").textContent = "";
@@ -126,14 +156,23 @@
     $("scale").hidden = false;
   }
 
+  const isVideoResult = (r) => Array.isArray(r.timeline);
+
+  /** What the verdict rests on: the faces of an image; the face tracks and frames of a video. */
+  function basis(r) {
+    if (!isVideoResult(r)) return plural(r.faces.length, "face");
+    const scored = `${plural(r.frames, "frame")} scored over ${r.duration_s.toFixed(1)} s`;
+    return `${plural(r.faces.length, "face track")}, ${scored}`;
+  }
+
   function summary(r) {
     const p = r.p_fake;
-    const n = r.faces.length;
-    const faces = n === 1 ? "1 face" : `${n} faces`;
+    const faces = basis(r);
     if (r.verdict === "real") return `${Math.round(100 * (1 - p))}% confidence real (p_fake ${p.toFixed(3)}, ${faces}).`;
     if (r.verdict === "fake") return `${Math.round(100 * p)}% confidence fake (p_fake ${p.toFixed(3)}, ${faces}).`;
     if (r.verdict === "uncertain") return `p_fake ${p.toFixed(3)}: too close to call (${faces}).`;
-    return "No face found: eyegrad needs a roughly frontal face with both eyes visible.";
+    const where = isVideoResult(r) ? ` in the ${plural(r.frames, "frame")} scored` : "";
+    return `No face found${where}: eyegrad needs a roughly frontal face with both eyes visible.`;
   }
 
   function faceCard(face, i) {
@@ -155,20 +194,140 @@
     return card;
   }
 
+  /** A new SVG element with its attributes (and a tooltip `title`), appended to `parent`. */
+  function svgChild(parent, tag, attrs, title) {
+    const el = document.createElementNS(SVG_NS, tag);
+    for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, value);
+    if (title) svgChild(el, "title", {}).textContent = title;
+    parent.append(el);
+    return el;
+  }
+
+  /** Runs of consecutive sampled frames in which a track has a face: [[t, p_fake], ...] each. */
+  function trackRuns(timeline, id) {
+    const runs = [[]];
+    for (const point of timeline) {
+      const face = point.faces.find((f) => f.track === id);
+      if (face) runs[runs.length - 1].push([point.t, face.p_fake]);
+      else if (runs[runs.length - 1].length) runs.push([]);
+    }
+    return runs.filter((run) => run.length);
+  }
+
+  /** The plot's scales: seconds to x and p_fake to y, in SVG units. */
+  function plotScales(r) {
+    const { width, height, left, right, top, bottom } = PLOT;
+    const end = Math.max(r.duration_s, ...r.timeline.map((p) => p.t), 0.001);
+    return {
+      end,
+      x: (t) => left + ((width - left - right) * t) / end,
+      y: (p) => top + (height - top - bottom) * (1 - p),
+    };
+  }
+
+  /** The verdict rule behind the lines (uncertain band shaded, threshold dashed) and the axes. */
+  function drawPlotFrame(plot, { x, y, end }) {
+    const { left, right, top, width, height } = PLOT;
+    const [lo, hi] = info.uncertain_band;
+    svgChild(plot, "rect", { x: left, y: y(hi), width: width - left - right, height: y(lo) - y(hi), class: "band" },
+      `uncertain band ${lo.toFixed(2)}–${hi.toFixed(2)}`);
+    const t = y(info.threshold);
+    svgChild(plot, "line", { x1: left, x2: width - right, y1: t, y2: t, class: "threshold" },
+      `threshold ${info.threshold.toFixed(2)}`);
+    svgChild(plot, "polyline", { points: `${left},${top} ${left},${y(0)} ${width - right},${y(0)}`, class: "axis" });
+    for (const p of [0, 0.5, 1]) {
+      const tick = svgChild(plot, "text", { x: left - 5, y: y(p) + 4, class: "tick", "text-anchor": "end" });
+      tick.textContent = p.toFixed(1);
+    }
+    for (const [s, anchor] of [[0, "start"], [end, "end"]]) {
+      const tick = svgChild(plot, "text", { x: x(s), y: height - 8, class: "tick", "text-anchor": anchor });
+      tick.textContent = `${s.toFixed(1)} s`;
+    }
+  }
+
+  /** One line per face track (tracks too short to count faded), frames that could not be scored
+   * marked under the axis, key frames ringed. */
+  function drawTracks(plot, r, { x, y }) {
+    for (const p of r.timeline.filter((point) => point.error)) {
+      svgChild(plot, "line", { x1: x(p.t), x2: x(p.t), y1: y(0), y2: y(0) + 6, class: "frame-error" },
+        `${p.t.toFixed(2)} s: ${p.error}`);
+    }
+    r.tracks.forEach((track, i) => {
+      const group = svgChild(plot, "g", { class: `track track-${i % 6}${track.steady ? "" : " unsteady"}` });
+      for (const run of trackRuns(r.timeline, track.id)) {
+        svgChild(group, "polyline", { points: run.map(([t, p]) => `${x(t)},${y(p)}`).join(" ") });
+        run.forEach(([t, p]) => svgChild(group, "circle", { cx: x(t), cy: y(p), r: 3 },
+          `face track ${track.id} · ${t.toFixed(2)} s · p_fake ${p.toFixed(3)}`));
+      }
+    });
+    for (const k of r.key_frames || []) {
+      svgChild(plot, "circle", { cx: x(k.t), cy: y(k.p_fake), r: 7, class: "key-ring" },
+        `key frame ${k.frame} · ${k.t.toFixed(2)} s · p_fake ${k.p_fake.toFixed(3)}`);
+    }
+  }
+
+  /** The timeline of a video result: p_fake over time, one line per face track, and its legend. */
+  function drawTimeline(r) {
+    const plot = svgChild($("timeline"), "svg", {
+      viewBox: `0 0 ${PLOT.width} ${PLOT.height}`, class: "timeline-plot", role: "img",
+      "aria-label": `p_fake of each face track over ${r.duration_s.toFixed(1)} s`,
+    });
+    const scales = plotScales(r);
+    drawPlotFrame(plot, scales);
+    drawTracks(plot, r, scales);
+    $("timeline").append(timelineLegend(r.tracks));
+    $("timeline").hidden = false;
+  }
+
+  function timelineLegend(tracks) {
+    const legend = document.createElement("p");
+    legend.className = "legend";
+    tracks.forEach((track, i) => {
+      const key = document.createElement("span");
+      key.className = "key";
+      const swatch = document.createElement("span");
+      swatch.className = `swatch track-${i % 6}`;
+      const counts = track.steady ? "" : " (too few frames to count)";
+      key.append(swatch, `face track ${track.id}: p_fake ${track.p_fake.toFixed(3)}, ${plural(track.frames, "frame")}${counts}`);
+      legend.append(key);
+    });
+    const rule = document.createElement("span");
+    rule.className = "key";
+    rule.textContent = "shaded: uncertain band · dashed: threshold · ringed: key frames";
+    legend.append(rule);
+    return legend;
+  }
+
+  function keyFrameCard(k) {
+    const card = $("key-frame-template").content.firstElementChild.cloneNode(true);
+    card.querySelector("img").src = `data:image/png;base64,${k.image}`;
+    card.querySelector("figcaption").textContent =
+      `${k.t.toFixed(2)} s · frame ${k.frame} · p_fake ${k.p_fake.toFixed(3)}`;
+    return card;
+  }
+
   function render(r) {
     resetResult();
+    const video = isVideoResult(r);
     $("verdict").textContent = LABELS[r.verdict] || r.verdict;
     $("summary").textContent = summary(r);
     if (r.p_fake !== null) showScale(r.p_fake);
     if (r.verdict === "uncertain") {
       const [lo, hi] = info.uncertain_band;
       $("note").textContent = `The score is inside the uncertain band (${lo.toFixed(2)}–${hi.toFixed(2)}): ` +
-        "a human should check this image.";
+        `a human should check this ${video ? "video" : "image"}.`;
       $("note").hidden = false;
     }
     if (r.timing_ms && r.timing_ms.total !== undefined) $("timing").textContent = `analysed in ${Math.round(r.timing_ms.total)} ms`;
-    drawBoxes(r.faces);
-    $("faces").replaceChildren(...r.faces.map(faceCard));
+    if (video) {
+      drawTimeline(r);
+      const keys = r.key_frames || [];
+      $("key-frame-list").replaceChildren(...keys.map(keyFrameCard));
+      $("key-frames").hidden = !keys.length;
+    } else {
+      drawBoxes(r.faces);
+      $("faces").replaceChildren(...r.faces.map(faceCard));
+    }
     setResult("done", r.verdict);
   }
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import collections
 from typing import Deque, List, Optional, Sequence, Tuple
 
-from ..boxes import Box
-from ..results import Verdict, verdict_for
+from .boxes import Box
+from .results import Verdict, verdict_for
 
 
 class Track:

@@ -1,0 +1,160 @@
+"""One verdict for a video file: sampled frames through the Detector, faces tracked, scores combined.
+
+Every sampled frame (``video.VideoFile``) is searched for faces and scored like an image;
+faces are followed from frame to frame by box overlap (``tracking.Tracker``). Each track's
+p_fake combines its frames by ``VideoOptions.aggregation``; the video's p_fake is that of
+its most-fake steady track (seen in at least ``STEADY_SHARE`` of the frames with a face, so a
+face found in one frame by mistake cannot decide alone), and its verdict follows the model's
+uncertain band. The result is the image contract's (``DetectResult``) with a ``VideoSummary``:
+frames scored, the tracks and a timeline of every sampled frame's scores.
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections import defaultdict
+from typing import TYPE_CHECKING, Callable, Dict, List, NamedTuple, Optional, Tuple, Union
+
+import cv2
+
+from .aggregation import aggregate
+from .boxes import Box
+from .errors import EyegradError, InputError
+from .results import DetectResult, FaceResult, Verdict, verdict_for
+from .timing import STAGES, stage_timing
+from .tracking import Tracker
+from .video import VideoFile, VideoOptions
+
+if TYPE_CHECKING:  # the Detector calls this module: a run-time import would be circular
+    from .detector import Detector
+
+#: A track counts for the video's verdict when it is seen in at least this share of the frames with a face.
+STEADY_SHARE = 0.2
+#: Sampled frames in a row a face may be missing before its track ends.
+TRACK_MAX_MISSED = 3
+#: Called after each sampled frame with (frames done, frames sampled), e.g. for a progress line.
+ProgressCallback = Callable[[int, int], None]
+
+
+class TrackScore(NamedTuple):
+    """One face of one sampled frame: its track, its p_fake and its box."""
+
+    track: int
+    p_fake: float
+    box: Box
+
+    def to_dict(self) -> dict:
+        return {"track": self.track, "p_fake": round(self.p_fake, 6), "box": list(self.box)}
+
+
+class TimelinePoint(NamedTuple):
+    """One sampled frame: its index, its time in seconds, its faces, or why it could not be scored."""
+
+    frame: int
+    time_s: float
+    faces: Tuple[TrackScore, ...]
+    error: Optional[str] = None
+
+    def to_dict(self) -> dict:
+        return {"frame": self.frame, "t": round(self.time_s, 3), "faces": [f.to_dict() for f in self.faces],
+                "error": self.error}
+
+
+class TrackSummary(NamedTuple):
+    """A face followed through the video: its id, frames seen, combined p_fake and whether it is steady."""
+
+    id: int
+    frames: int
+    p_fake: float
+    steady: bool
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "frames": self.frames, "p_fake": round(self.p_fake, 6), "steady": self.steady}
+
+
+class VideoSummary(NamedTuple):
+    """What a video result adds to the image contract (docs/api.md, video results)."""
+
+    frames: int  # sampled frames that decoded and were scored
+    duration_s: float
+    aggregation: str
+    tracks: Tuple[TrackSummary, ...]
+    timeline: Tuple[TimelinePoint, ...]
+
+    def to_dict(self) -> dict:
+        return {"frames": self.frames, "duration_s": round(self.duration_s, 3), "aggregation": self.aggregation,
+                "tracks": [t.to_dict() for t in self.tracks], "timeline": [p.to_dict() for p in self.timeline]}
+
+
+class _Collector:
+    """Builds the video result frame by frame: timeline, each track's scores and its most-fake face."""
+
+    def __init__(self, options: VideoOptions) -> None:
+        self.options = options
+        self.tracker = Tracker(window=options.max_frames, max_missed=TRACK_MAX_MISSED)
+        self.timeline: List[TimelinePoint] = []
+        self.scores: Dict[int, List[float]] = defaultdict(list)
+        self.most_fake: Dict[int, FaceResult] = {}
+        self.stage_ms: Dict[str, float] = defaultdict(float)
+        self.with_faces = 0
+
+    def add(self, index: int, time_s: float, result: DetectResult) -> None:
+        for stage in STAGES[1:]:
+            self.stage_ms[stage] += result.timing_ms.get(stage, 0.0)
+        tracks = self.tracker.update([f.face.box for f in result.faces], [f.p_fake for f in result.faces])
+        for face, track in zip(result.faces, tracks):
+            self.scores[track.id].append(face.p_fake)
+            if track.id not in self.most_fake or face.p_fake > self.most_fake[track.id].p_fake:
+                self.most_fake[track.id] = face
+        self.with_faces += bool(result.faces)
+        self.timeline.append(TimelinePoint(index, time_s, tuple(
+            TrackScore(t.id, f.p_fake, f.face.box) for f, t in zip(result.faces, tracks))))
+
+    def failed(self, index: int, time_s: float, error: str) -> None:
+        self.timeline.append(TimelinePoint(index, time_s, (), " ".join(error.split())))
+
+    def result(self, path: str, duration_s: float, band: Tuple[float, float]) -> DetectResult:
+        """The video's result: the most-fake steady track decides."""
+        least = max(1.0, STEADY_SHARE * self.with_faces)
+        summaries = [TrackSummary(tid, len(s), aggregate(s, self.options.aggregation), len(s) >= least)
+                     for tid, s in sorted(self.scores.items())]
+        deciding = sorted((t for t in summaries if t.steady), key=lambda t: -t.p_fake)
+        faces = tuple(FaceResult(self.most_fake[t.id].face, t.p_fake) for t in deciding)
+        if faces:
+            verdict, p = verdict_for(faces[0].p_fake, band), faces[0].p_fake
+        else:
+            verdict, p = Verdict.NO_FACE, None
+        scored = sum(1 for point in self.timeline if point.error is None)
+        video = VideoSummary(scored, duration_s, self.options.aggregation, tuple(summaries), tuple(self.timeline))
+        return DetectResult(path, verdict, p, faces, stage_timing(self.stage_ms), video=video)
+
+
+def detect_video(detector: "Detector", path: Union[str, os.PathLike], options: VideoOptions = VideoOptions(),
+                 progress: Optional[ProgressCallback] = None, name: Optional[str] = None) -> DetectResult:
+    """The result of one video file (``name``: the path to report, e.g. an upload's file name).
+
+    Never raises for bad input: an unusable file, or one that takes longer than
+    ``options.time_limit_s``, gives an ``error`` result with a one-line message.
+    """
+    name = os.fspath(path) if name is None else name
+    collector = _Collector(options)
+    t0 = time.perf_counter()
+    try:
+        with VideoFile(path, options) as video:
+            stream = detector.stream(detect_every=1, whole_image=True)
+            read_since = time.perf_counter()
+            for done, frame in enumerate(video, 1):
+                collector.stage_ms["decode"] += (time.perf_counter() - read_since) * 1e3
+                try:
+                    result, _ = stream.detect_frame(frame.gray, frame.index)
+                except (EyegradError, cv2.error, ValueError) as exc:
+                    collector.failed(frame.index, frame.time_s, f"frame {frame.index}: {exc}")
+                else:
+                    collector.add(frame.index, frame.time_s, result)
+                if progress is not None:
+                    progress(done, len(video.indices))
+                read_since = time.perf_counter()
+            duration = video.info.duration_s
+    except InputError as exc:
+        return DetectResult.failed(name, str(exc), {"decode": (time.perf_counter() - t0) * 1e3})
+    return collector.result(name, duration, detector.model.uncertain_band)
