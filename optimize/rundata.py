@@ -12,7 +12,7 @@ from typing import Any, Dict
 from eyegrad.runtime.errors import EyegradError
 from eyegrad.train.cache import CACHE_VERSION
 from eyegrad.train.config import TrainingRun, read_record
-from eyegrad.train.run import SPLIT_VERSION, RunData, prepare, split_summary
+from eyegrad.train.run import SPLIT_VERSIONS, RunData, prepare, split_summary
 
 
 def run_data(run: TrainingRun, workers: int = 0) -> RunData:
@@ -24,7 +24,8 @@ def run_data(run: TrainingRun, workers: int = 0) -> RunData:
     recorded = run.record.get("split")
     if recorded not in (None, split_summary(data)):
         made = recorded.get("version", "split on crops, before files-v1")
-        raise EyegradError(f"the run's train/validation split ({made}) differs from today's ({SPLIT_VERSION}, "
+        raise EyegradError(f"the run's train/validation split ({made}) differs from today's "
+                           f"({SPLIT_VERSIONS[run.config.split]}, "
                            f"crops {CACHE_VERSION}): its validation would hold images it trained on; retrain it")
     return data
 

@@ -19,7 +19,7 @@ from eyegrad.train.cache import CONTEXT_GEOMETRY
 from eyegrad.train.data import Sample, discover, group_key, split_groups
 from eyegrad.train.config import RunConfig, load_run, save_run
 from eyegrad.train.loop import TrainSettings, learning_rate_schedule
-from eyegrad.train.run import SPLIT_VERSION, load_crops, load_samples, prepare, split_crops, split_summary
+from eyegrad.train.run import SPLIT_VERSIONS, load_crops, load_samples, prepare, split_crops, split_summary
 from eyegrad.train.sequence import epoch_entries
 from eyegrad.train.video import frame_indices, sample_frames
 
@@ -141,7 +141,7 @@ def test_faces_found_or_missed_never_move_the_split(shared_data: Path, tmp_path:
     assert len(part.val.labels) and len(part.train.labels)
     assert set(part.val.paths) == set(full.val.paths) & set(fewer.paths)
     assert set(part.train.paths) == set(full.train.paths) & set(fewer.paths)
-    assert split_summary(part)["version"] == SPLIT_VERSION
+    assert split_summary(part)["version"] == SPLIT_VERSIONS["blocks"]
 
 
 def test_learning_rate_warms_up_then_decays():

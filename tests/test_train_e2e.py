@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from pathlib import Path
 
 import numpy as np
@@ -193,9 +192,13 @@ def test_leave_one_source_out_scores_each_source_with_a_run_that_never_saw_it(sh
         assert row["n"] == int((crops.sources == source).sum())  # all of it, none kept for training
         assert 0.0 <= row["val_auc"] <= 1.0  # the other sources' validation split: both classes
     for source in ("ciplab", "mesonet_df"):
-        assert 0.0 <= table[source]["auc"] <= 1.0
-    assert math.isnan(table["utkface"]["auc"])  # real faces only: no AUC ...
-    assert 0.0 <= table["utkface"]["real_pass_rate"] <= 1.0  # ... but the share of them passed as real
+        assert 0.0 <= table[source]["auc"] <= 1.0 and table[source]["paired"] == 0
+        assert 0.0 <= table[source]["fake_catch_rate"] <= 1.0
+    # real faces only: scored against the fakes of the run's validation split, which it never trained on
+    utk = table["utkface"]
+    assert utk["paired"] > 0 and 0.0 <= utk["auc"] <= 1.0 and utk["fake_catch_rate"] is None
+    assert 0.0 <= utk["real_pass_rate"] <= 1.0
     lines = (out / "loso.md").read_text().splitlines()
-    assert lines[0] == "| held-out source | n | accuracy | auc | real_pass_rate | val_auc |"
+    assert lines[0] == ("| held-out source | n | paired | accuracy | auc | fake_catch_rate | real_pass_rate "
+                        "| val_auc |")
     assert [line.split(" | ")[0] for line in lines[2:]] == ["| ciplab", "| mesonet_df", "| utkface"]

@@ -27,6 +27,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--average-last", type=int, default=D.average_last, metavar="N",
                    help="also average the weights of the last N epochs (no early stopping then)")
     p.add_argument("--val-fraction", type=float, default=D.val_fraction)
+    p.add_argument("--split", choices=("groups", "blocks"), default=D.split,
+                   help="validation split: 'groups' keeps each person or scene (pairs.csv, near-duplicate "
+                        "images, a video) on one side; 'blocks' (older runs): blocks of 200 file numbers")
     p.add_argument("--seed", type=int, default=D.seed)
     p.add_argument("--teacher", action="store_true", help="also train the teacher (for `eyegrad optimize`)")
     p.add_argument("--teacher-epochs", type=int, default=D.teacher_epochs, help="default: --epochs")

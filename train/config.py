@@ -5,8 +5,8 @@ Loading follows two rules, so that no setting is silently dropped or invented:
 
 * a key the config does not know is an error (a newer eyegrad wrote it), except the
   class's ``RETIRED`` keys, which older versions wrote and which mean nothing now;
-* a missing key takes the field's default, so a field added later must default to what
-  runs made before it did.
+* a missing key takes the field's default, or its ``LEGACY`` value where runs made before the
+  field existed did otherwise than new runs do.
 
 This module imports no TensorFlow: the command line reads its defaults from here.
 """
@@ -55,6 +55,9 @@ class JsonConfig:
 
     #: Keys that older versions saved and that are dropped on loading.
     RETIRED: ClassVar[Tuple[str, ...]] = ()
+    #: Values that a missing key takes instead of the field's default: what runs made before
+    #: the field existed did.
+    LEGACY: ClassVar[Dict[str, Any]] = {}
 
     def to_dict(self) -> Dict[str, Any]:
         return {f.name: _encode(getattr(self, f.name)) for f in dataclasses.fields(self)}
@@ -68,6 +71,7 @@ class JsonConfig:
         if unknown:
             raise EyegradError(f"{cls.__name__} has no setting {', '.join(unknown)}: "
                                "it was written by a newer eyegrad")
+        data = {**cls.LEGACY, **data}
         return cls(**{k: _decode(hints[k], v) for k, v in data.items() if k in names})
 
     @classmethod
@@ -81,6 +85,7 @@ class RunConfig(JsonConfig):
     """What ``eyegrad train`` was asked; run.json keeps it as ``args``."""
 
     RETIRED: ClassVar[Tuple[str, ...]] = ("command",)  # the subcommand's name, saved with the arguments
+    LEGACY: ClassVar[Dict[str, Any]] = {"split": "blocks"}  # runs before the split setting split by blocks
 
     data: Tuple[Path, ...]
     out: Path = Path("runs/latest")
@@ -106,6 +111,7 @@ class RunConfig(JsonConfig):
     workers: int = 0
     frames_every: int = 10
     frames_max: int = 20
+    split: str = "groups"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Dict, List, NamedTuple, Sequence, Tuple
 from eyegrad.runtime.datasets import IMAGE_SUFFIXES, VIDEO_SUFFIXES, labelled_files
 
 SPLIT_NAMES = {"train", "training", "val", "valid", "validation", "test", "testing"}
-_NUMBER = re.compile(r"(\d+)(?!.*\d)")
+LAST_NUMBER = re.compile(r"(\d+)(?!.*\d)")
 
 
 class Sample(NamedTuple):
@@ -39,7 +39,7 @@ def group_key(path: Path, source: str, label: int, block: int) -> str:
     """Near-duplicate group: video file, or block of ``block`` consecutive file numbers."""
     if path.suffix.lower() in VIDEO_SUFFIXES:
         return f"{source}/{label}/video:{path.name}"
-    m = _NUMBER.search(path.stem)
+    m = LAST_NUMBER.search(path.stem)
     if m is None:
         return f"{source}/{label}/file:{path.name}"
     prefix = path.stem[: m.start()]
@@ -56,7 +56,7 @@ def discover(roots: Sequence[Path], block: int = 200) -> List[Tuple[Path, int, s
     return out
 
 
-def _stable_hash(text: str, seed: int) -> str:
+def stable_hash(text: str, seed: int) -> str:
     return hashlib.sha256(f"{seed}:{text}".encode()).hexdigest()
 
 
@@ -87,22 +87,28 @@ def split_groups(samples: Sequence[Sample], val_fraction: float = 0.2, seed: int
     """Train and validation samples; every group lies wholly on one side.
 
     Within each (source, label) stratum, groups (subdivided to at least ``min_groups``
-    contiguous chunks) are ordered by a seeded hash and taken for validation until
-    ``val_fraction`` of the stratum's samples is reached.
+    contiguous chunks) are taken for validation by ``take_validation``.
     """
     strata: Dict[Tuple[str, int], Dict[str, List[Sample]]] = defaultdict(lambda: defaultdict(list))
     for s in samples:
         strata[(s.source, s.label)][s.group].append(s)
-    train, val = [], []
+    train: List[Sample] = []
+    val: List[Sample] = []
     for stratum in strata.values():
-        groups = subdivide(stratum, min_groups)
-        total = sum(len(v) for v in groups.values())
-        taken = 0
-        for key in sorted(groups, key=lambda g: _stable_hash(g, seed)):
-            members = groups[key]
-            if taken < val_fraction * total and len(groups) > 1:
-                val.extend(members)
-                taken += len(members)
-            else:
-                train.extend(members)
+        take_validation(subdivide(stratum, min_groups), val_fraction, seed, train, val)
     return train, val
+
+
+def take_validation(groups: Dict[str, List[Sample]], val_fraction: float, seed: int,
+                    train: List[Sample], val: List[Sample]) -> None:
+    """Add whole groups to ``val``, in an order set by a seeded hash of their keys, until
+    ``val_fraction`` of their samples is reached, and the rest to ``train`` (one group: train)."""
+    total = sum(len(v) for v in groups.values())
+    taken = 0
+    for key in sorted(groups, key=lambda g: stable_hash(g, seed)):
+        members = groups[key]
+        if taken < val_fraction * total and len(groups) > 1:
+            val.extend(members)
+            taken += len(members)
+        else:
+            train.extend(members)

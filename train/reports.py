@@ -14,7 +14,7 @@ from .cache import CropSet
 
 METRIC_COLUMNS = ("n", "accuracy", "balanced_accuracy", "auc", "precision", "recall", "f1")
 #: Columns of the leave-one-source-out table (loso.md and the run's report).
-LOSO_COLUMNS = ("n", "accuracy", "auc", "real_pass_rate", "val_auc")
+LOSO_COLUMNS = ("n", "paired", "accuracy", "auc", "fake_catch_rate", "real_pass_rate", "val_auc")
 
 
 def per_source(val: CropSet, pred: np.ndarray, threshold: float = 0.5) -> Dict[str, Dict]:
@@ -30,6 +30,8 @@ def per_source(val: CropSet, pred: np.ndarray, threshold: float = 0.5) -> Dict[s
 
 
 def _fmt(v) -> str:
+    if v is None:
+        return "-"
     if isinstance(v, float):
         return "-" if math.isnan(v) else f"{v:.3f}"
     return str(v)

@@ -8,30 +8,40 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
+from eyegrad.runtime.errors import EyegradError
 from eyegrad.runtime.features import FEATURE_VERSION, STUDENT_GEOMETRY
 
 from .cache import CONTEXT_GEOMETRY, DEFAULT_CACHE, CropSet, build_crops
 from .config import RunConfig
 from .data import Sample, discover, split_groups
+from .groups import identity_groups, split_by_groups
 
 #: The teacher sees the whole cached context: 1.75x the student's band (brows, lids, nose
 #: bridge, temples) at the same pixel scale. Warm-started from a student, 8 epochs: MesoNet
 #: validation ROC-AUC 0.971 against 0.961 with 1.33x context (docs/training/distillation.md).
 TEACHER_GEOMETRY = STUDENT_GEOMETRY.scaled(1.75)
-#: How train and validation are split, recorded in run.json. "files-v1": the files are split
-#: before faces are found. Runs without it split their crops, so the split moved whenever the
-#: face finder found more or fewer faces; their weights do not match a files-v1 split.
-SPLIT_VERSION = "files-v1"
+#: How train and validation are split (``RunConfig.split``), and the version run.json records.
+#: Both split the files before faces are found, so a face finder that finds more or fewer faces
+#: never moves a file. "blocks" (files-v1): blocks of 200 consecutive file numbers per label,
+#: which lets the same people and scenes into both sides. "groups" (groups-v1): the identity
+#: groups of ``groups.py`` (pairs, near-duplicates, videos), across labels.
+SPLIT_VERSIONS = {"blocks": "files-v1", "groups": "groups-v1"}
 
 
 class RunData(NamedTuple):
     train: CropSet
     val: CropSet
     real_only_sources: Tuple[str, ...]
+    split: str = "blocks"
+    groups: Optional[Dict[str, Dict[str, int]]] = None  # groups split: source -> groups per side
 
 
-def load_samples(roots: Sequence[Path], limit: Optional[int] = None, seed: int = 0) -> List[Sample]:
-    """All samples under the roots; ``limit`` keeps a seeded subset per (source, label)."""
+def load_samples(roots: Sequence[Path], limit: Optional[int] = None, seed: int = 0, split: str = "blocks"
+                 ) -> List[Sample]:
+    """All samples under the roots, grouped for ``split``; ``limit`` keeps a seeded subset per
+    (source, label) before the groups are found."""
+    if split not in SPLIT_VERSIONS:
+        raise EyegradError(f"unknown split {split!r}: one of {', '.join(SPLIT_VERSIONS)}")
     samples = [Sample(*d) for d in discover(roots)]
     if limit:
         rng = np.random.default_rng(seed)
@@ -40,7 +50,22 @@ def load_samples(roots: Sequence[Path], limit: Optional[int] = None, seed: int =
             group = [s for s in samples if (s.source, s.label) == key]
             keep.extend(group[i] for i in sorted(rng.permutation(len(group))[:limit]))
         samples = keep
-    return samples
+    return identity_groups(samples, roots) if split == "groups" else samples
+
+
+def split_samples(samples: Sequence[Sample], split: str, val_fraction: float = 0.2, seed: int = 0
+                  ) -> Tuple[List[Sample], List[Sample]]:
+    """Train and validation samples of a ``split`` (samples from ``load_samples`` with that split)."""
+    if split == "groups":
+        return split_by_groups(samples, val_fraction, seed)
+    return split_groups(samples, val_fraction, seed)
+
+
+def group_counts(train: Sequence[Sample], val: Sequence[Sample]) -> Dict[str, Dict[str, int]]:
+    """Per source, how many groups lie on each side."""
+    return {src: {"train": len({s.group for s in train if s.source == src}),
+                  "val": len({s.group for s in val if s.source == src})}
+            for src in sorted({s.source for s in (*train, *val)})}
 
 
 def eyes_edited(path: str) -> bool:
@@ -57,7 +82,8 @@ def load_crops(samples: Sequence[Sample], cache: Path = DEFAULT_CACHE, workers: 
 
 
 def split_crops(crops: CropSet, samples: Sequence[Sample], val_fraction: float = 0.2, seed: int = 0,
-                holdout: Optional[str] = None, sbi_only: bool = False) -> Tuple[RunData, Optional[CropSet]]:
+                holdout: Optional[str] = None, sbi_only: bool = False, split: str = "blocks"
+                ) -> Tuple[RunData, Optional[CropSet]]:
     """Crops split into train/val (and the held-out source's crops for leave-one-out).
 
     The split is made on the files (``samples``), before faces are found, and each crop goes
@@ -66,7 +92,7 @@ def split_crops(crops: CropSet, samples: Sequence[Sample], val_fraction: float =
     self-blending (validation is unchanged)."""
     held = crops.subset(crops.sources == holdout) if holdout else None
     rest = crops.subset(crops.sources != holdout) if holdout else crops
-    _, val_s = split_groups([s for s in samples if s.source != holdout], val_fraction, seed)
+    train_s, val_s = split_samples([s for s in samples if s.source != holdout], split, val_fraction, seed)
     val_paths = {str(s.path) for s in val_s}
     in_val = np.array([p in val_paths for p in rest.paths], bool)
     train = rest.subset(~in_val)
@@ -75,13 +101,14 @@ def split_crops(crops: CropSet, samples: Sequence[Sample], val_fraction: float =
     if sbi_only:
         train = train.subset(train.labels == 0)
     real_only = tuple(sorted(s for s in set(train.sources) if not (train.labels[train.sources == s] == 1).any()))
-    return RunData(train, rest.subset(in_val), real_only), held
+    groups = group_counts(train_s, val_s) if split == "groups" else None
+    return RunData(train, rest.subset(in_val), real_only, split, groups), held
 
 
 def run_crops(config: RunConfig, workers: Optional[int] = None) -> Tuple[List[Sample], CropSet]:
     """The samples of ``config``'s data and their cached crops, made by ``workers`` processes
     (default: the run's ``workers``)."""
-    samples = load_samples(config.data, config.limit, config.seed)
+    samples = load_samples(config.data, config.limit, config.seed, config.split)
     crops = load_crops(samples, config.cache or DEFAULT_CACHE, config.workers if workers is None else workers,
                        config.frames_every, config.frames_max)
     return samples, crops
@@ -90,17 +117,21 @@ def run_crops(config: RunConfig, workers: Optional[int] = None) -> Tuple[List[Sa
 def prepare(config: RunConfig, workers: Optional[int] = None) -> RunData:
     """The crops of ``config``'s data, split into train and validation as it splits them (``split_crops``)."""
     samples, crops = run_crops(config, workers)
-    data, _ = split_crops(crops, samples, config.val_fraction, config.seed, sbi_only=config.sbi_only)
+    data, _ = split_crops(crops, samples, config.val_fraction, config.seed, sbi_only=config.sbi_only,
+                          split=config.split)
     return data
 
 
 def split_summary(data: RunData) -> Dict:
-    """Crops per source and label on each side, and the split's version (``SPLIT_VERSION``)."""
+    """Crops per source and label on each side (and groups, for the groups split), and the split's version."""
     def counts(c: CropSet) -> Dict:
         return {src: {"real": int(((c.sources == src) & (c.labels == 0)).sum()),
                       "fake": int(((c.sources == src) & (c.labels == 1)).sum())} for src in sorted(set(c.sources))}
-    return {"version": SPLIT_VERSION, "train": counts(data.train), "val": counts(data.val),
-            "real_only_sources": list(data.real_only_sources)}
+    summary = {"version": SPLIT_VERSIONS[data.split], "train": counts(data.train), "val": counts(data.val),
+               "real_only_sources": list(data.real_only_sources)}
+    if data.groups is not None:
+        summary["groups"] = data.groups
+    return summary
 
 
 def run_metadata(config: RunConfig) -> Dict:
