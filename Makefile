@@ -31,7 +31,7 @@ test: venv-dev
 bench: venv-dev
 	$(BIN)/eyegrad bench
 
-wheel: venv-dev
+wheel: venv
 	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir dist .
 
 clean:

@@ -1,7 +1,8 @@
 """Which rule turns a video's frame scores into one p_fake: measured on pseudo-videos.
 
 ``python -m eyegrad.benchmarks.video_aggregation [--data DIR] [--json OUT]`` scores every
-file of the ``mesonet_df`` validation split that ``eyegrad train`` makes (seed 0) with the
+file of the ``mesonet_df`` validation split that the shipped model was trained and chosen
+with (``eyegrad train --split blocks``, seed 0), so none of them was trained on, with the
 shipped model, cuts each near-duplicate group (consecutive frames of the same videos) into
 pseudo-videos of 10, 25 and 50 frames, and prints, per rule of ``aggregation.AGGREGATIONS``,
 the video ROC-AUC, the accuracy at the model's threshold and the share of fake / real videos

@@ -13,7 +13,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, NamedTuple, Union
+from typing import Callable, Dict, Iterator, List, NamedTuple, Sequence, Union
 
 import cv2
 import numpy as np
@@ -66,17 +66,22 @@ class SampledFrame(NamedTuple):
 
 
 def sample_indices(info: VideoInfo, options: VideoOptions) -> List[int]:
-    """Frame indices every ``1 / sample_fps`` seconds, thinned evenly to at most ``max_frames``."""
-    if info.frames <= 0:
-        return []
+    """Frame indices every ``1 / sample_fps`` seconds, thinned evenly to at most ``max_frames``.
+
+    A stream that does not say how many frames it has (``frames`` <= 0, e.g. a WebM recorded in
+    a browser) gets the first ``max_frames`` at that rate: frames past its end do not decode.
+    """
     step = max(1, int(round(info.fps / options.sample_fps))) if info.fps > 0 else 1
-    return thinned(list(range(0, info.frames, step)), options.max_frames)
+    if info.frames <= 0:
+        return list(range(0, step * options.max_frames, step))
+    return thinned(range(0, info.frames, step), options.max_frames)
 
 
-def thinned(indices: List[int], most: int) -> List[int]:
-    """``indices`` thinned evenly to at most ``most``, the first and last kept."""
+def thinned(indices: Sequence[int], most: int) -> List[int]:
+    """``indices`` (a list or a range: a header may claim billions of frames) thinned evenly to at
+    most ``most``, the first and last kept."""
     if len(indices) <= most:
-        return indices
+        return list(indices)
     return [indices[i] for i in np.linspace(0, len(indices) - 1, most).round().astype(int)]
 
 
@@ -98,10 +103,11 @@ def _open(path: Path) -> cv2.VideoCapture:
 
 
 def video_info(cap: cv2.VideoCapture, path: Path) -> VideoInfo:
-    """The stream's frame count, rate and size; refuses a stream with no frame or a huge one."""
+    """The stream's frame count (<= 0: unknown), rate and size; refuses a stream without a picture
+    size or with a huge one."""
     info = VideoInfo(int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), float(cap.get(cv2.CAP_PROP_FPS) or 0.0),
                      int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
-    if info.width * info.height == 0 or info.frames <= 0:
+    if info.width * info.height == 0:
         raise InputError(f"video has no frames: {path}")
     if info.width * info.height > MAX_PIXELS:
         raise InputError(f"video resolution {info.width}x{info.height} is above the limit of "
@@ -136,14 +142,13 @@ class VideoFile:
         fps = self.info.fps if self.info.fps > 0 else 1.0
         position, delivered = 0, 0
         for index in self.indices:
-            if time.monotonic() > self.deadline:
-                raise InputError(f"video took longer than {self.options.time_limit_s:g} s "
-                                 f"({delivered} frames read): {self.path}")
+            self._check_deadline(delivered)
             if index - position > SEEK_GAP:
                 self.cap.set(cv2.CAP_PROP_POS_FRAMES, index)
                 position = index
             ok = True
             while ok and position <= index:
+                self._check_deadline(delivered)
                 ok = self.cap.grab()
                 position += 1
             ok, raw = self.cap.retrieve() if ok else (False, None)
@@ -153,6 +158,11 @@ class VideoFile:
             yield SampledFrame(index, index / fps, array_to_gray(raw))
         if delivered == 0:
             raise InputError(f"no frame of the video decodes (truncated or corrupt file): {self.path}")
+
+    def _check_deadline(self, delivered: int) -> None:
+        if time.monotonic() > self.deadline:
+            raise InputError(f"video took longer than {self.options.time_limit_s:g} s "
+                             f"({delivered} frames read): {self.path}")
 
     def close(self) -> None:
         self.cap.release()

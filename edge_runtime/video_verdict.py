@@ -3,9 +3,9 @@
 Every sampled frame (``video.VideoFile``) is searched for faces and scored like an image;
 faces are followed from frame to frame by box overlap (``tracking.Tracker``). Each track's
 p_fake combines its frames by ``VideoOptions.aggregation``; the video's p_fake is that of
-its most-fake steady track (seen in at least ``STEADY_SHARE`` of the frames with a face, so a
-face found in one frame by mistake cannot decide alone), and its verdict follows the model's
-uncertain band. The result is the image contract's (``DetectResult``) with a ``VideoSummary``:
+its most-fake steady track (seen in at least ``STEADY_SHARE`` of the frames with a face and in
+two of them, so a face found in one frame by mistake cannot decide alone; when no track is
+steady, the longest decides), and its verdict follows the model's uncertain band. The result is the image contract's (``DetectResult``) with a ``VideoSummary``:
 frames scored, the tracks and a timeline of every sampled frame's scores.
 """
 from __future__ import annotations
@@ -28,8 +28,10 @@ from .video import VideoFile, VideoOptions
 if TYPE_CHECKING:  # the Detector calls this module: a run-time import would be circular
     from .detector import Detector
 
-#: A track counts for the video's verdict when it is seen in at least this share of the frames with a face.
+#: A track counts for the video's verdict when it is seen in at least this share of the frames
+#: with a face, and in at least ``MIN_STEADY_FRAMES`` of them (when there are that many).
 STEADY_SHARE = 0.2
+MIN_STEADY_FRAMES = 2
 #: Sampled frames in a row a face may be missing before its track ends.
 TRACK_MAX_MISSED = 3
 #: Called after each sampled frame with (frames done, frames sampled), e.g. for a progress line.
@@ -114,11 +116,17 @@ class _Collector:
         self.timeline.append(TimelinePoint(index, time_s, (), " ".join(error.split())))
 
     def result(self, path: str, duration_s: float, band: Tuple[float, float]) -> DetectResult:
-        """The video's result: the most-fake steady track decides."""
-        least = max(1.0, STEADY_SHARE * self.with_faces)
+        """The video's result: the most-fake steady track decides; with no steady track (faces
+        that never stay), the longest track does."""
+        least = max(min(MIN_STEADY_FRAMES, self.with_faces), STEADY_SHARE * self.with_faces)
         summaries = [TrackSummary(tid, len(s), aggregate(s, self.options.aggregation), len(s) >= least)
                      for tid, s in sorted(self.scores.items())]
-        deciding = sorted((t for t in summaries if t.steady), key=lambda t: -t.p_fake)
+        steady = [t for t in summaries if t.steady]
+        if not steady and summaries:
+            longest = max(summaries, key=lambda t: t.frames)
+            steady = [longest]
+            summaries = [t._replace(steady=t.id == longest.id) for t in summaries]
+        deciding = sorted(steady, key=lambda t: -t.p_fake)
         faces = tuple(FaceResult(self.most_fake[t.id].face, t.p_fake) for t in deciding)
         if faces:
             verdict, p = verdict_for(faces[0].p_fake, band), faces[0].p_fake

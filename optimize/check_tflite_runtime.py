@@ -60,7 +60,7 @@ def venv_ready(venv_dir: Path = DEFAULT_VENV) -> bool:
 def ensure_venv(venv_dir: Path = DEFAULT_VENV) -> Path:
     """Create the compat venv (downloads from PyPI) unless it is ready; returns its python."""
     if not venv_ready(venv_dir):
-        logger.info(f"creating {venv_dir} with {' '.join(REQUIREMENTS)}")
+        logger.info("creating %s with %s", venv_dir, " ".join(REQUIREMENTS))
         venv.EnvBuilder(with_pip=True, clear=True).create(venv_dir)
         subprocess.run([str(venv_python(venv_dir)), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                         *REQUIREMENTS], check=True)

@@ -49,7 +49,11 @@ def test_sample_indices_follow_the_rate_and_spread_over_the_whole_file() -> None
     assert sample_indices(info, VideoOptions(sample_fps=2.0, max_frames=100)) == list(range(0, 250, 12))
     spread = sample_indices(info, VideoOptions(sample_fps=25.0, max_frames=5))
     assert spread == [0, 62, 124, 187, 249]  # linspace(0, 249, 5), rounded
-    assert sample_indices(VideoInfo(0, 25.0, 64, 64), VideoOptions()) == []
+    # a stream that does not say its length: its first frames at the sampling rate
+    assert sample_indices(VideoInfo(0, 30.0, 64, 64), VideoOptions(max_frames=4)) == [0, 15, 30, 45]
+    # a header that claims a huge length costs max_frames indices, not a list of all of them
+    huge = sample_indices(VideoInfo(10 ** 12, 25.0, 64, 64), VideoOptions(max_frames=3))
+    assert huge[0] == 0 and len(huge) == 3 and huge[-1] > 10 ** 10
 
 
 def test_seeking_delivers_the_frame_that_was_asked_for(tmp_path: Path) -> None:
@@ -105,6 +109,21 @@ def test_two_faces_give_two_tracks_and_the_most_fake_decides(detector: Detector,
     assert d["p_fake"] == max(t["p_fake"] for t in d["tracks"])
     assert {f["track"] for p in d["timeline"] for f in p["faces"]} == {t["id"] for t in d["tracks"]}
     assert len(d["faces"]) == 2
+
+
+def test_a_face_that_never_stays_in_one_place_still_decides(detector: Detector, tmp_path: Path) -> None:
+    """The face jumps between six places: every track lasts one frame, none is steady, the longest decides."""
+    face = face_clip(FAKE, 1)[0]
+    frames = []
+    for i in range(12):
+        canvas = np.full((512, 768, 3), 128, np.uint8)
+        y, x = 256 * ((i % 6) // 3), 256 * (i % 3)
+        canvas[y:y + 256, x:x + 256] = face
+        frames.append(canvas)
+    d = detector.detect(str(write_video(tmp_path / "jumpy.mp4", frames, fps=2.0))).to_dict()
+    assert d["frames"] == 12 and len(d["tracks"]) >= 6
+    steady = [t for t in d["tracks"] if t["steady"]]
+    assert len(steady) == 1 and d["verdict"] != "no_face" and d["p_fake"] == steady[0]["p_fake"]
 
 
 def test_a_video_without_faces_is_no_face(detector: Detector, tmp_path: Path) -> None:
@@ -187,7 +206,7 @@ def test_detect_cli_gives_one_result_per_video_and_image(clips: dict, tmp_path: 
     for name, path in clips.items():
         (folder / path.name).write_bytes(path.read_bytes())
     (folder / "face.jpg").write_bytes(REAL.read_bytes())
-    proc = run_cli("detect", "--json", "--max-frames", "4", str(folder))
+    proc = run_cli("detect", "--json", "--frames-per-video", "4", str(folder))
     assert proc.returncode == 0, proc.stderr
     results = [json.loads(line) for line in proc.stdout.splitlines()]
     assert sorted(Path(r["path"]).name for r in results) == ["face.jpg", "fake.avi", "real.mp4"]

@@ -1,9 +1,10 @@
-"""Labelled samples from dataset roots, and a split that keeps near-duplicates together.
+"""Labelled samples from dataset roots, and the block split (``--split blocks``).
 
 A dataset root holds real and fake folders (any spelling that ``eyegrad evaluate``
-accepts). Images numbered in sequence (frame dumps like ``mesonet_df``) are grouped in
-contiguous blocks of file numbers; frames sampled from one video share the video's
-group. Whole groups go to one side of the split, stratified by source and label.
+accepts). For the block split, images numbered in sequence (frame dumps like ``mesonet_df``)
+are grouped in contiguous blocks of file numbers, and frames sampled from one video share the
+video's group; whole groups go to one side, stratified by source and label. The default split
+regroups the samples by identity (``groups.py``).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import hashlib
 import re
 from collections import defaultdict
 from pathlib import Path
-from typing import Dict, List, NamedTuple, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from eyegrad.runtime.datasets import IMAGE_SUFFIXES, VIDEO_SUFFIXES, labelled_files
 
@@ -100,14 +101,19 @@ def split_groups(samples: Sequence[Sample], val_fraction: float = 0.2, seed: int
 
 
 def take_validation(groups: Dict[str, List[Sample]], val_fraction: float, seed: int,
-                    train: List[Sample], val: List[Sample]) -> None:
+                    train: List[Sample], val: List[Sample], max_overshoot: Optional[float] = None) -> None:
     """Add whole groups to ``val``, in an order set by a seeded hash of their keys, until
-    ``val_fraction`` of their samples is reached, and the rest to ``train`` (one group: train)."""
+    ``val_fraction`` of their samples is reached, and the rest to ``train`` (one group: train).
+
+    With ``max_overshoot``, a group that would take validation past ``(1 + max_overshoot)``
+    times its target goes to training instead (a few large groups cannot swell validation)."""
     total = sum(len(v) for v in groups.values())
+    target = val_fraction * total
     taken = 0
     for key in sorted(groups, key=lambda g: stable_hash(g, seed)):
         members = groups[key]
-        if taken < val_fraction * total and len(groups) > 1:
+        too_big = max_overshoot is not None and taken + len(members) > (1 + max_overshoot) * target
+        if taken < target and len(groups) > 1 and not too_big:
             val.extend(members)
             taken += len(members)
         else:

@@ -5,7 +5,7 @@ one video, a fake and the real video it was made from). Within each source, file
 into one group when
 
 - they are a fake and its original, by the source's ``pairs.csv`` (columns ``fake,original``:
-  file names, as in ``dfdc``);
+  the file names of a fake and of a real image or video, as in ``dfdc``);
 - they are near-duplicates: their ``THUMB`` x ``THUMB`` gray thumbnails, each less its mean
   and scaled to unit length, have a cosine similarity of at least ``DUPLICATE_COSINE``;
 - they are consecutive frames: the same label and file name but for a number one apart
@@ -28,7 +28,7 @@ import numpy as np
 from eyegrad.runtime.datasets import VIDEO_SUFFIXES
 from eyegrad.runtime.progress import Progress
 
-from .data import LAST_NUMBER, Sample, take_validation
+from .data import LAST_NUMBER, Sample, source_name, take_validation
 
 #: Side of the gray thumbnail that near-duplicates are found by.
 THUMB = 24
@@ -39,6 +39,8 @@ THUMB = 24
 #: group (docs/training/validation.md).
 DUPLICATE_COSINE = 0.92
 FRAME_COSINE = 0.6
+#: A group that would push a source's validation more than this share over its target stays in training.
+MAX_OVERSHOOT = 0.2
 #: Rows of the similarity matrix computed at once (memory: this many x all files, float32).
 BLOCK = 2048
 
@@ -111,30 +113,37 @@ def pairs_of(root: Path) -> List[Tuple[str, str]]:
 
 
 def identity_groups(samples: Sequence[Sample], roots: Sequence[Path]) -> List[Sample]:
-    """``samples`` with their ``group`` replaced by the identity group of this module's rules."""
-    pairs = [p for root in roots for p in pairs_of(root)]
+    """``samples`` with their ``group`` replaced by the identity group of this module's rules.
+
+    A group is named by its first file (path relative to its source's root), so adding or
+    removing other files leaves the names, and so the split, of untouched groups as they were.
+    """
+    pairs = {source_name(root): pairs_of(root) for root in roots}
     out: List[Sample] = []
     by_source: Dict[str, List[Sample]] = defaultdict(list)
     for s in samples:
         by_source[s.source].append(s)
     for source, members in sorted(by_source.items()):
-        out.extend(_grouped(source, members, pairs))
+        out.extend(_grouped(source, members, pairs.get(source, [])))
     return out
 
 
 def _grouped(source: str, members: List[Sample], pairs: Sequence[Tuple[str, str]]) -> List[Sample]:
-    """One source's samples, re-keyed by their linked component (videos keep their own group)."""
-    files = sorted({s.path for s in members if s.path.suffix.lower() not in VIDEO_SUFFIXES})
+    """One source's samples, re-keyed by their linked component."""
+    files = sorted({s.path for s in members})
     index = {p: i for i, p in enumerate(files)}
+    label = {s.path: s.label for s in members}
     links = UnionFind(len(files))
-    by_name = {p.name: i for p, i in index.items()}
+    by_label_and_name = {(label[p], p.name): i for p, i in index.items()}
     for fake, original in pairs:
-        if fake in by_name and original in by_name:
-            links.union(by_name[fake], by_name[original])
-    bar = Progress(len(files), f"groups {source}")
+        a, b = by_label_and_name.get((1, fake)), by_label_and_name.get((0, original))
+        if a is not None and b is not None:
+            links.union(a, b)
+    images = [i for i, p in enumerate(files) if p.suffix.lower() not in VIDEO_SUFFIXES]
+    bar = Progress(len(images), f"groups {source}")
     vectors, rows = [], []
-    for i, p in enumerate(files):
-        v = thumbnail(p)
+    for i in images:
+        v = thumbnail(files[i])
         if v is not None:
             vectors.append(v)
             rows.append(i)
@@ -145,13 +154,14 @@ def _grouped(source: str, members: List[Sample], pairs: Sequence[Tuple[str, str]
         for a, b in near_duplicate_pairs(matrix):
             links.union(rows[a], rows[b])
         at = {i: r for r, i in enumerate(rows)}
-        labels = {s.path: s.label for s in members}
         for i, j in consecutive_frames(files):
-            if i in at and j in at and labels[files[i]] == labels[files[j]] \
+            if i in at and j in at and label[files[i]] == label[files[j]] \
                     and float(matrix[at[i]] @ matrix[at[j]]) >= FRAME_COSINE:
                 links.union(i, j)
-    return [s if s.path not in index else s._replace(group=f"{source}/id:{links.find(index[s.path])}")
-            for s in members]
+    name = {}
+    for i, p in enumerate(files):  # files are sorted: the first file of each component names it
+        name.setdefault(links.find(i), f"{p.parent.name}/{p.name}")
+    return [s._replace(group=f"{source}/id:{name[links.find(index[s.path])]}") for s in members]
 
 
 def split_by_groups(samples: Sequence[Sample], val_fraction: float = 0.2, seed: int = 0
@@ -159,7 +169,8 @@ def split_by_groups(samples: Sequence[Sample], val_fraction: float = 0.2, seed: 
     """Train and validation samples; every group lies wholly on one side.
 
     Groups may hold both labels (a fake and its original), so each source is one stratum:
-    its groups are taken for validation by ``data.take_validation``.
+    its groups are taken for validation by ``data.take_validation``, none that would take
+    validation past ``MAX_OVERSHOOT`` over its share.
     """
     by_source: Dict[str, Dict[str, List[Sample]]] = defaultdict(lambda: defaultdict(list))
     for s in samples:
@@ -167,5 +178,5 @@ def split_by_groups(samples: Sequence[Sample], val_fraction: float = 0.2, seed: 
     train: List[Sample] = []
     val: List[Sample] = []
     for groups in by_source.values():
-        take_validation(groups, val_fraction, seed, train, val)
+        take_validation(groups, val_fraction, seed, train, val, max_overshoot=MAX_OVERSHOOT)
     return train, val

@@ -23,7 +23,7 @@ def add_video_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("video files (.mp4, .avi, .mov, .mkv, .webm)")
     g.add_argument("--sample-fps", type=float, default=_VIDEO_DEFAULTS.sample_fps,
                    help=f"frames scored per second of video (default {_VIDEO_DEFAULTS.sample_fps:g})")
-    g.add_argument("--max-frames", type=int, default=_VIDEO_DEFAULTS.max_frames,
+    g.add_argument("--frames-per-video", type=int, default=_VIDEO_DEFAULTS.max_frames,
                    help=f"at most this many frames per video, spread over it (default {_VIDEO_DEFAULTS.max_frames})")
     g.add_argument("--aggregate", choices=tuple(AGGREGATIONS), default=_VIDEO_DEFAULTS.aggregation,
                    help=f"how a face's frame scores become one (default {_VIDEO_DEFAULTS.aggregation})")
@@ -34,7 +34,7 @@ def add_video_args(p: argparse.ArgumentParser) -> None:
 def video_options(args: argparse.Namespace) -> VideoOptions:
     """The ``VideoOptions`` of ``add_video_args``' arguments."""
     try:
-        return dataclasses.replace(_VIDEO_DEFAULTS, sample_fps=args.sample_fps, max_frames=args.max_frames,
+        return dataclasses.replace(_VIDEO_DEFAULTS, sample_fps=args.sample_fps, max_frames=args.frames_per_video,
                                    aggregation=args.aggregate, time_limit_s=args.video_time_limit)
     except ValueError as exc:
         raise EyegradError(str(exc)) from None
