@@ -77,11 +77,20 @@ class TrackSummary(NamedTuple):
 class VideoSummary(NamedTuple):
     """What a video result adds to the image contract (docs/api.md, video results)."""
 
-    frames: int  # sampled frames that decoded and were scored
     duration_s: float
     aggregation: str
     tracks: Tuple[TrackSummary, ...]
     timeline: Tuple[TimelinePoint, ...]
+
+    @property
+    def frames(self) -> int:
+        """Sampled frames that decoded and were scored."""
+        return sum(1 for point in self.timeline if point.error is None)
+
+    @property
+    def deciding_tracks(self) -> Tuple[TrackSummary, ...]:
+        """The steady tracks, most fake first: the first decides the video's verdict."""
+        return tuple(sorted((t for t in self.tracks if t.steady), key=lambda t: -t.p_fake))
 
     def to_dict(self) -> dict:
         return {"frames": self.frames, "duration_s": round(self.duration_s, 3), "aggregation": self.aggregation,
@@ -121,19 +130,15 @@ class _Collector:
         least = max(min(MIN_STEADY_FRAMES, self.with_faces), STEADY_SHARE * self.with_faces)
         summaries = [TrackSummary(tid, len(s), aggregate(s, self.options.aggregation), len(s) >= least)
                      for tid, s in sorted(self.scores.items())]
-        steady = [t for t in summaries if t.steady]
-        if not steady and summaries:
+        if summaries and not any(t.steady for t in summaries):
             longest = max(summaries, key=lambda t: t.frames)
-            steady = [longest]
             summaries = [t._replace(steady=t.id == longest.id) for t in summaries]
-        deciding = sorted(steady, key=lambda t: -t.p_fake)
-        faces = tuple(FaceResult(self.most_fake[t.id].face, t.p_fake) for t in deciding)
+        video = VideoSummary(duration_s, self.options.aggregation, tuple(summaries), tuple(self.timeline))
+        faces = tuple(FaceResult(self.most_fake[t.id].face, t.p_fake) for t in video.deciding_tracks)
         if faces:
             verdict, p = verdict_for(faces[0].p_fake, band), faces[0].p_fake
         else:
             verdict, p = Verdict.NO_FACE, None
-        scored = sum(1 for point in self.timeline if point.error is None)
-        video = VideoSummary(scored, duration_s, self.options.aggregation, tuple(summaries), tuple(self.timeline))
         return DetectResult(path, verdict, p, faces, stage_timing(self.stage_ms), video=video)
 
 

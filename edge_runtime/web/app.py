@@ -188,10 +188,9 @@ def video_json(detector: Detector, path: Path, name: Optional[str], explain: boo
 def key_frames(video: VideoSummary, n: int = KEY_FRAMES) -> List[Tuple[TimelinePoint, TrackScore]]:
     """The ``n`` sampled frames where the deciding track (the most-fake steady one, as in the
     verdict) was most fake, with its face there, in time order; none for a video with no steady track."""
-    steady = [t for t in video.tracks if t.steady]
-    if not steady:
+    if not video.deciding_tracks:
         return []
-    deciding = max(steady, key=lambda t: t.p_fake).id
+    deciding = video.deciding_tracks[0].id
     seen = [(point, face) for point in video.timeline for face in point.faces if face.track == deciding]
     most_fake = sorted(seen, key=lambda pf: -pf[1].p_fake)[:n]
     return sorted(most_fake, key=lambda pf: pf[0].frame)
