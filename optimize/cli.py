@@ -27,8 +27,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--distill-epochs", type=int, default=D.distill_epochs, help="default: the run's student epochs")
     p.add_argument("--prune-epochs", type=int, default=D.prune_epochs)
     p.add_argument("--qat-epochs", type=int, default=D.qat_epochs)
-    p.add_argument("--target-precision", type=float, default=D.target_precision,
-                   help="verdicts outside the uncertain band reach this validation precision")
+    p.add_argument("--max-wrong", type=float, default=D.max_wrong,
+                   help="the uncertain band is set so that in each validation source at most this share of "
+                        "reals gets `fake` and of fakes gets `real`")
     p.add_argument("--recalibrate", type=Path, default=D.recalibrate, metavar="MODEL",
                    help="no training: re-score MODEL (a .tflite exported from --run) with the runtime's "
                         "current views and write it with a new threshold, band and metrics to --out")
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if config.recalibrate is not None:
         from .recalibrate import recalibrate
 
-        recalibrate(config.run, config.recalibrate, config.out, config.target_precision, config.workers,
+        recalibrate(config.run, config.recalibrate, config.out, config.max_wrong, config.workers,
                     command=command)
         return 0
     from .pipeline import optimize  # TensorFlow is imported only here

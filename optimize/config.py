@@ -8,7 +8,7 @@ import dataclasses
 import json
 import time
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import ClassVar, Optional, Tuple
 
 from eyegrad.train.config import JsonConfig
 
@@ -19,6 +19,8 @@ OPTIMIZE_FILE = "optimize.json"
 class OptimizeConfig(JsonConfig):
     """The training run to optimize, where the results go, and the fine-tuning budget."""
 
+    RETIRED: ClassVar[Tuple[str, ...]] = ("target_precision",)  # the band was once set by pooled precision
+
     run: Path = Path("runs/latest")
     out: Path = Path("models/eyegrad.tflite")
     variants_dir: Path = Path("models/variants")
@@ -28,7 +30,7 @@ class OptimizeConfig(JsonConfig):
     distill_epochs: int = 0
     prune_epochs: int = 4
     qat_epochs: int = 3
-    target_precision: float = 0.95
+    max_wrong: float = 0.05
     recalibrate: Optional[Path] = None
     workers: int = 0
 

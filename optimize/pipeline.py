@@ -191,7 +191,7 @@ def optimize(config: OptimizeConfig, command: Optional[str] = None) -> List[Row]
     rows += pruned_rows + candidates
     final = max((c for c in candidates if "int8" in c["variant"]), key=lambda c: (round(c["auc"], 3), c["accuracy"]))
     logger.info("final: %s", final["variant"])
-    final_bytes = export_final(opt, final, config.out, config.target_precision, command)
+    final_bytes = export_final(opt, final, config.out, config.max_wrong, command)
     final_row = {k: v for k, v in final.items() if k != "raw"}
     rows.append({**final_row, "variant": f"final ({final['variant']})", "size_bytes": len(final_bytes),
                  "file": os.path.relpath(config.out, config.variants_dir)})
@@ -200,10 +200,10 @@ def optimize(config: OptimizeConfig, command: Optional[str] = None) -> List[Row]
     return rows
 
 
-def export_final(opt: Optimizer, final: Row, out: Path, target_precision: float,
+def export_final(opt: Optimizer, final: Row, out: Path, max_wrong: float,
                  command: Optional[str] = None) -> bytes:
     """Calibrate the threshold and uncertain band on validation and write the shipped model."""
-    cal = calibration(opt.data, final["pred"], target_precision)
+    cal = calibration(opt.data, final["pred"], max_wrong)
     threshold, band = cal["threshold"], cal["band"]
     teacher = {"params": int(opt.teacher.count_params()), "geometry": opt.teacher_geometry.to_dict(),
                "command": opt.teacher_record.get("command")} if opt.teacher is not None else None

@@ -29,7 +29,7 @@ from .variants import load_tflite
 logger = logging.getLogger(__name__)
 
 
-def recalibrate(run_dir: Path, model_path: Path, out: Path, target_precision: float = 0.95,
+def recalibrate(run_dir: Path, model_path: Path, out: Path, max_wrong: float = 0.05,
                 workers: int = 0, command: Optional[str] = None) -> ModelMetadata:
     """Write ``model_path`` with a new calibration to ``out``; returns its new metadata."""
     run = load_run(run_dir)
@@ -41,7 +41,7 @@ def recalibrate(run_dir: Path, model_path: Path, out: Path, target_precision: fl
     data = run_data(run, workers)
     views = view_batches(data.val, CONTEXT_GEOMETRY, model.geometry, VIEWS, ZOOMS)
     pred = np.mean([model.predict(x) for x in views], axis=0)
-    cal = calibration(data, pred, target_precision)
+    cal = calibration(data, pred, max_wrong)
     meta = dataclasses.replace(model.metadata, views=VIEWS, zooms=ZOOMS, threshold=cal["threshold"],
                                uncertain_band=cal["band"]["uncertain_band"],
                                calibration={k: v for k, v in cal["band"].items() if k != "uncertain_band"},

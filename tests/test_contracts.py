@@ -73,12 +73,12 @@ def test_shipped_metadata_is_schema_1_and_round_trips(path: Path) -> None:
 def test_the_exporter_writes_the_current_schema_with_the_shipped_keys() -> None:
     from eyegrad.optimize.metadata import model_metadata
 
-    meta = model_metadata(STUDENT_GEOMETRY, 0.6, {"uncertain_band": [0.4, 0.8], "target_precision": 0.95},
+    meta = model_metadata(STUDENT_GEOMETRY, 0.6, {"uncertain_band": [0.4, 0.8], "max_wrong_per_source": 0.05},
                           "tiny", {}, {"command": "eyegrad train"})
     assert isinstance(meta, ModelMetadata) and meta.schema_version == SCHEMA_VERSION
     assert json.loads(meta.to_json())["schema_version"] == SCHEMA_VERSION
     assert set(meta.to_dict()) == set(raw_metadata(DEFAULT_MODEL)) | {"schema_version"}
-    assert meta.uncertain_band == (0.4, 0.8) and meta.calibration == {"target_precision": 0.95}
+    assert meta.uncertain_band == (0.4, 0.8) and meta.calibration == {"max_wrong_per_source": 0.05}
     assert ModelMetadata.from_json(meta.to_json().encode("utf-8")) == meta
 
 

@@ -277,17 +277,19 @@ def toy_scores(seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
     return np.r_[np.zeros(200), np.ones(200)].astype(int), np.r_[real, fake]
 
 
-def test_calibration_band_contains_the_threshold_and_reaches_the_precision():
+def test_calibration_band_contains_the_threshold_and_keeps_wrong_verdicts_under_the_limit():
     labels, scores = toy_scores()
     threshold = balanced_threshold(labels, scores)
     assert 0.5 <= threshold <= 0.7
-    band = uncertain_band(labels, scores, threshold, target_precision=0.98, max_share=0.4)
+    band = uncertain_band(labels, scores, threshold, max_wrong=0.02)
     lo, hi = band["uncertain_band"]
-    assert lo <= threshold <= hi and 0 < band["share_uncertain"] <= 0.4
-    assert band["precision_fake_outside"] >= 0.98 and band["precision_real_outside"] >= 0.98
-    # what the band promises holds on the scores: verdicts outside it are right at least 98 % of the time
+    assert lo <= threshold <= hi and 0 < band["share_uncertain"] <= 0.25
+    # what the band promises holds on the scores: at most 2 % of each class gets the other verdict
     verdicts = np.array([verdict_for(s, (lo, hi)) for s in scores])
-    assert (labels[verdicts == "fake"] == 1).mean() >= 0.98 and (labels[verdicts == "real"] == 0).mean() >= 0.98
+    assert (verdicts[labels == 0] == "fake").mean() <= 0.02 and (verdicts[labels == 1] == "real").mean() <= 0.02
+    counts = band["verdicts_per_source"][""]
+    assert counts["reals_called_fake"] == (verdicts[labels == 0] == "fake").sum()
+    assert counts["fakes_called_fake"] == (verdicts[labels == 1] == "fake").sum() >= 170
 
 
 def test_calibration_on_separable_scores_needs_no_band():
@@ -295,9 +297,29 @@ def test_calibration_on_separable_scores_needs_no_band():
     scores = np.r_[np.linspace(0.0, 0.3, 50), np.linspace(0.7, 1.0, 50)]
     threshold = balanced_threshold(labels, scores)
     assert 0.3 < threshold <= 0.7
-    band = uncertain_band(labels, scores, threshold, target_precision=0.99)
-    assert band["uncertain_band"] == [threshold, threshold]
-    assert band["precision_fake_outside"] == 1.0 and band["precision_real_outside"] == 1.0
+    band = uncertain_band(labels, scores, threshold, max_wrong=0.01)
+    assert band["uncertain_band"] == [threshold, threshold] and band["share_uncertain"] == 0.0
+
+
+def test_calibration_weighs_every_source_alike():
+    """A small source whose fakes score lower moves the threshold and the band; pooled, it would
+    be outvoted by the large one."""
+    rng = np.random.default_rng(0)
+    big_real, big_fake = rng.uniform(0.0, 0.4, 900), rng.uniform(0.6, 1.0, 900)
+    small_real, small_fake = rng.uniform(0.0, 0.2, 50), rng.uniform(0.3, 0.5, 50)
+    labels = np.r_[np.zeros(900), np.ones(900), np.zeros(50), np.ones(50)].astype(int)
+    scores = np.r_[big_real, big_fake, small_real, small_fake]
+    sources = np.array(["big"] * 1800 + ["small"] * 100)
+    pooled, per_source = balanced_threshold(labels, scores), balanced_threshold(labels, scores, sources)
+    assert (small_fake >= pooled).mean() < 0.6 and (small_fake >= per_source).all()
+    band = uncertain_band(labels, scores, per_source, sources, max_wrong=0.05)
+    lo, hi = band["uncertain_band"]
+    for name in ("big", "small"):
+        counts = band["verdicts_per_source"][name]
+        assert counts["reals_called_fake"] <= 0.05 * counts["reals"]
+        assert counts["fakes_called_real"] <= 0.05 * counts["fakes"]
+    assert band["verdicts_per_source"]["small"]["fakes_called_fake"] < 50  # its fakes sit inside the big reals
+    assert lo <= per_source <= hi
 
 
 def test_the_teachers_ensemble_row_averages_logits():

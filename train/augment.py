@@ -30,6 +30,7 @@ class AugmentConfig(NamedTuple):
     rescale: float = 0.5          # probability of down-then-up sampling
     rescale_min: float = 0.35
     blur: float = 0.25
+    sharpen: float = 0.0          # probability of an unsharp mask (amount 0.3-1.5)
     jpeg: float = 0.75
     jpeg_quality: Tuple[int, int] = (35, 95)
     noise: float = 0.25
@@ -42,6 +43,10 @@ AUGMENT_PRESETS = {
     "strong": AugmentConfig(),
     "light": AugmentConfig(rescale=0.3, rescale_min=0.5, blur=0.15, jpeg=0.6, jpeg_quality=(50, 95), noise=0.15),
 }
+#: "light", with every crop as likely to be sharpened as to be blurred or rescaled: face
+#: swaps are blurrier than their reals, diffusion portraits crisper, so sharpness must
+#: tell neither class.
+AUGMENT_PRESETS["light-sharpen"] = AUGMENT_PRESETS["light"]._replace(sharpen=0.45)
 
 
 def jpeg_roundtrip(img: np.ndarray, quality: int) -> np.ndarray:
@@ -55,6 +60,12 @@ def rescale_roundtrip(img: np.ndarray, factor: float, rng: np.random.Generator) 
                        interpolation=cv2.INTER_AREA)
     interp = (cv2.INTER_LINEAR, cv2.INTER_CUBIC, cv2.INTER_NEAREST)[rng.integers(3)]
     return cv2.resize(small, (w, h), interpolation=interp)
+
+
+def unsharp(img: np.ndarray, amount: float, sigma: float) -> np.ndarray:
+    """``img`` sharpened by an unsharp mask: ``img + amount * (img - blur(img))``."""
+    blurred = cv2.GaussianBlur(img, (0, 0), sigma)
+    return cv2.addWeighted(img, 1 + amount, blurred, -amount, 0)
 
 
 def photometric(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -71,6 +82,8 @@ def degrade(img: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np
         img = rescale_roundtrip(img, rng.uniform(cfg.rescale_min, 1.0), rng)
     if rng.random() < cfg.blur:
         img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.3, 1.3))
+    if rng.random() < cfg.sharpen:
+        img = unsharp(img, rng.uniform(0.3, 1.5), rng.uniform(0.5, 1.5))
     if rng.random() < cfg.photometric:
         img = photometric(img, rng)
     if rng.random() < cfg.jpeg:
@@ -121,8 +134,7 @@ def self_blend(crop: np.ndarray, eyes: Sequence[Tuple[float, float]], rng: np.ra
     if r < 0.3:
         source = cv2.GaussianBlur(source, (0, 0), rng.uniform(0.5, 1.5))
     elif r < 0.5:
-        blurred = cv2.GaussianBlur(source, (0, 0), 1.0)
-        source = cv2.addWeighted(source, 1.6, blurred, -0.6, 0)
+        source = unsharp(source, 0.6, 1.0)
     if rng.random() < 0.3:
         source = rescale_roundtrip(source, rng.uniform(0.4, 0.8), rng)
     mask = blend_mask((h, w), eyes, eye_dist, rng) * rng.choice([0.5, 0.75, 1.0, 1.0])

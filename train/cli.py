@@ -7,6 +7,7 @@ from pathlib import Path
 from eyegrad.runtime.errors import EyegradError
 from eyegrad.runtime.logs import show_progress
 
+from .augment import AUGMENT_PRESETS
 from .config import RunConfig
 
 D = RunConfig  # the defaults of the options
@@ -23,7 +24,7 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="share of real crops that also give a self-blended fake per epoch (0 disables)")
     p.add_argument("--sbi-only", action="store_true",
                    help="train without the real fakes: every fake is self-blended from the real crops")
-    p.add_argument("--augment", choices=("strong", "light"), default=D.augment, help="augmentation strength")
+    p.add_argument("--augment", choices=tuple(AUGMENT_PRESETS), default=D.augment, help="augmentation strength")
     p.add_argument("--average-last", type=int, default=D.average_last, metavar="N",
                    help="also average the weights of the last N epochs (no early stopping then)")
     p.add_argument("--val-fraction", type=float, default=D.val_fraction)
