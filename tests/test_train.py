@@ -133,11 +133,11 @@ def test_sbi_only_trains_on_real_crops_with_a_blended_fake_for_each(shared_data:
 
 
 def test_faces_found_or_missed_never_move_the_split(shared_data: Path, tmp_path: Path):
-    samples = load_samples([shared_data / "ciplab" / "train"], limit=30)  # few blocks: cut into runs
+    samples = load_samples([shared_data / "ciplab" / "train"], limit=30, split="blocks")  # few blocks: cut into runs
     crops = load_crops(samples, tmp_path, workers=1)
-    full, _ = split_crops(crops, samples)
+    full, _ = split_crops(crops, samples, split="blocks")
     fewer = crops.subset(np.arange(len(crops.labels)) % 3 != 0)  # as if a third of the files gave no face
-    part, _ = split_crops(fewer, samples)
+    part, _ = split_crops(fewer, samples, split="blocks")
     assert len(part.val.labels) and len(part.train.labels)
     assert set(part.val.paths) == set(full.val.paths) & set(fewer.paths)
     assert set(part.train.paths) == set(full.train.paths) & set(fewer.paths)

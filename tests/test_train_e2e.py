@@ -186,7 +186,7 @@ def test_leave_one_source_out_scores_each_source_with_a_run_that_never_saw_it(sh
                  "--batch-size", "16", "--out", str(out), "--cache", str(cache), "--workers", "1"])
     assert code == 0
     table = json.loads((out / "loso.json").read_text())
-    crops = load_crops(load_samples(roots, limit=8), cache, workers=1)
+    crops = load_crops(load_samples(roots, limit=8, split="blocks"), cache, workers=1)
     assert set(table) == {"ciplab", "mesonet_df", "utkface"}
     for source, row in table.items():
         assert row["n"] == int((crops.sources == source).sum())  # all of it, none kept for training

@@ -50,7 +50,7 @@ def train_and_report(config: RunConfig) -> Dict:
     data = prepare(config)
     run["split"] = split_summary(data)
     logger.info("train %d crops, validation %d crops; self-blended fakes for %s", len(data.train.labels),
-                len(data.val.labels), data.real_only_sources or "no real-only source")
+                len(data.val.labels), ", ".join(data.real_only_sources) or "no real-only source")
     histories, preds, models = {}, {}, {}
     for role in roles(config):
         logger.info("=== %s: %s", role.name, model_size(role.builder((role.band.height, role.band.width, 3))))

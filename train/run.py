@@ -36,7 +36,7 @@ class RunData(NamedTuple):
     groups: Optional[Dict[str, Dict[str, int]]] = None  # groups split: source -> groups per side
 
 
-def load_samples(roots: Sequence[Path], limit: Optional[int] = None, seed: int = 0, split: str = "blocks"
+def load_samples(roots: Sequence[Path], limit: Optional[int] = None, seed: int = 0, *, split: str
                  ) -> List[Sample]:
     """All samples under the roots, grouped for ``split``; ``limit`` keeps a seeded subset per
     (source, label) before the groups are found."""
@@ -82,7 +82,7 @@ def load_crops(samples: Sequence[Sample], cache: Path = DEFAULT_CACHE, workers: 
 
 
 def split_crops(crops: CropSet, samples: Sequence[Sample], val_fraction: float = 0.2, seed: int = 0,
-                holdout: Optional[str] = None, sbi_only: bool = False, split: str = "blocks"
+                holdout: Optional[str] = None, sbi_only: bool = False, *, split: str
                 ) -> Tuple[RunData, Optional[CropSet]]:
     """Crops split into train/val (and the held-out source's crops for leave-one-out).
 
@@ -100,7 +100,7 @@ def split_crops(crops: CropSet, samples: Sequence[Sample], val_fraction: float =
     train = train.subset(np.array([y == 0 or eyes_edited(p) for y, p in zip(train.labels, train.paths)], bool))
     if sbi_only:
         train = train.subset(train.labels == 0)
-    real_only = tuple(sorted(s for s in set(train.sources) if not (train.labels[train.sources == s] == 1).any()))
+    real_only = tuple(sorted(str(s) for s in set(train.sources) if not (train.labels[train.sources == s] == 1).any()))
     groups = group_counts(train_s, val_s) if split == "groups" else None
     return RunData(train, rest.subset(in_val), real_only, split, groups), held
 
@@ -108,7 +108,7 @@ def split_crops(crops: CropSet, samples: Sequence[Sample], val_fraction: float =
 def run_crops(config: RunConfig, workers: Optional[int] = None) -> Tuple[List[Sample], CropSet]:
     """The samples of ``config``'s data and their cached crops, made by ``workers`` processes
     (default: the run's ``workers``)."""
-    samples = load_samples(config.data, config.limit, config.seed, config.split)
+    samples = load_samples(config.data, config.limit, config.seed, split=config.split)
     crops = load_crops(samples, config.cache or DEFAULT_CACHE, config.workers if workers is None else workers,
                        config.frames_every, config.frames_max)
     return samples, crops
