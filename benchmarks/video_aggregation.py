@@ -1,9 +1,9 @@
 """Which rule turns a video's frame scores into one p_fake: measured on pseudo-videos.
 
 ``python -m eyegrad.benchmarks.video_aggregation [--data DIR] [--json OUT]`` scores every
-file of the ``mesonet_df`` validation split that the shipped model was trained and chosen
-with (``eyegrad train --split blocks``, seed 0), so none of them was trained on, with the
-shipped model, cuts each near-duplicate group (consecutive frames of the same videos) into
+file of the ``mesonet_df`` validation split that the model was trained and chosen with (the
+split named in its metadata, seed 0), so none of them was trained on, with the model, cuts
+each group of that split (consecutive frames of the same videos) into
 pseudo-videos of 10, 25 and 50 frames, and prints, per rule of ``aggregation.AGGREGATIONS``,
 the video ROC-AUC, the accuracy at the model's threshold and the share of fake / real videos
 whose verdict is ``fake`` / ``real``. Frames without a face are left out, as in a video result.
@@ -23,7 +23,7 @@ from eyegrad.runtime.aggregation import AGGREGATIONS, aggregate
 from eyegrad.runtime.detector import Detector
 from eyegrad.runtime.metrics import roc_auc
 from eyegrad.runtime.progress import Progress
-from eyegrad.train.data import Sample, discover, split_groups
+from eyegrad.train.run import SPLIT_VERSIONS, load_samples, split_samples
 
 from .images import SHARED_DATA
 
@@ -32,9 +32,16 @@ LENGTHS = (10, 25, 50)
 FILE_NUMBER = re.compile(r"(\d+)\.\w+$")
 
 
+def model_split(detector: Detector) -> str:
+    """The name of the split the detector's model was trained on (``groups`` when unrecorded)."""
+    version = ((detector.model.metadata.training or {}).get("split") or {}).get("version")
+    return next((name for name, v in SPLIT_VERSIONS.items() if v == version), "groups")
+
+
 def validation_scores(root: Path, detector: Detector) -> Dict[Tuple[str, int], List[Tuple[int, Optional[float]]]]:
-    """(group, label) -> [(file number, p_fake or None)] over the validation split of ``root``."""
-    _, val = split_groups([Sample(*d) for d in discover([root])])
+    """(group, label) -> [(file number, p_fake or None)] over the model's validation split of ``root``."""
+    split = model_split(detector)
+    _, val = split_samples(load_samples([root], split=split), split)
     groups: Dict[Tuple[str, int], List[Tuple[int, Optional[float]]]] = defaultdict(list)
     bar = Progress(len(val), "frames")
     for s in val:
