@@ -57,17 +57,33 @@ def results(detector: Detector, sample_images: List[Path]) -> List[DetectResult]
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_shipped_metadata_is_schema_1_and_round_trips(path: Path) -> None:
-    """Models exported before ``schema_version`` existed load as schema 1; every key they hold is
-    a typed field, and ``to_dict`` gives back exactly what the file holds plus the schema version."""
+    """Every key a shipped model holds is a typed field, and ``to_dict`` gives back exactly what
+    the file holds; without ``schema_version`` (models exported before it existed) the same
+    metadata loads as schema 1."""
     raw = raw_metadata(path)
-    assert "schema_version" not in raw
+    assert raw.get("schema_version", 1) == 1
     meta = parse_metadata(path.read_bytes())
     assert meta.schema_version == 1 and meta.extras == {}
     assert meta.to_dict() == {**raw, "schema_version": 1}
-    assert ModelMetadata.from_json(meta.to_json()) == meta == ModelMetadata.from_json(raw)
+    older = {k: v for k, v in raw.items() if k != "schema_version"}
+    assert ModelMetadata.from_json(meta.to_json()) == meta == ModelMetadata.from_json(raw) == ModelMetadata.from_json(older)
     assert EyeModel(path).metadata == meta
     assert isinstance(meta.geometry, BandGeometry) and meta.zooms[0] == 1.0
     assert all(isinstance(v, float) for v in (meta.threshold, *meta.uncertain_band, *meta.zooms))
+
+
+def test_the_shipped_band_keeps_its_promise_on_every_validation_source() -> None:
+    """The shipped model's band was set per source: on its validation, no source has more than
+    ``max_wrong_per_source`` of its reals called `fake` or of its fakes called `real`, and the
+    counts cover every validation source the metrics report."""
+    meta = parse_metadata(DEFAULT_MODEL.read_bytes())
+    limit, counts = meta.calibration["max_wrong_per_source"], meta.calibration["verdicts_per_source"]
+    assert set(counts) == set(meta.metrics["validation_per_source"])
+    lo, hi = meta.uncertain_band
+    assert lo <= meta.threshold <= hi
+    for source, c in counts.items():
+        assert c["reals_called_fake"] <= limit * c["reals"] and c["fakes_called_real"] <= limit * c["fakes"], source
+        assert c["fakes"] + c["reals"] == meta.metrics["validation_per_source"][source]["n"], source
 
 
 def test_the_exporter_writes_the_current_schema_with_the_shipped_keys() -> None:

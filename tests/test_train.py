@@ -14,7 +14,7 @@ from eyegrad.runtime.decode import decode_image
 from eyegrad.runtime.errors import EyegradError
 from eyegrad.runtime.faces import FaceFinder
 from eyegrad.runtime.features import STUDENT_GEOMETRY, align_band, eye_centers
-from eyegrad.train.augment import AugmentConfig, augmented_features, blend_mask, self_blend
+from eyegrad.train.augment import AUGMENT_PRESETS, AugmentConfig, augmented_features, blend_mask, degrade, self_blend
 from eyegrad.train.cache import CONTEXT_GEOMETRY
 from eyegrad.train.data import Sample, discover, group_key, split_groups
 from eyegrad.train.config import RunConfig, load_run, save_run
@@ -72,6 +72,24 @@ def test_student_and_teacher_bands_share_one_view(context_crop):
                               np.random.default_rng(5), AugmentConfig())
     assert s.shape[:2] == (STUDENT_GEOMETRY.height, STUDENT_GEOMETRY.width)
     assert t.shape[:2] == (TEACHER_GEOMETRY.height, TEACHER_GEOMETRY.width)
+
+
+def test_light_sharpen_sharpens_at_least_as_often_as_it_softens(context_crop):
+    """Over many seeded draws, ``light`` lowers a crop's gradient energy more often than it
+    raises it; ``light-sharpen`` raises it at least as often as it lowers it."""
+    def energy(img: np.ndarray) -> float:
+        return float(np.abs(cv2.Laplacian(img.astype(np.float32), cv2.CV_32F)).mean())
+
+    base = energy(context_crop)
+    others_off = {"noise": 0.0, "jpeg": 0.0, "photometric": 0.0}  # steps that move energy either way, in every preset
+    shares = {}
+    for name in ("light", "light-sharpen"):
+        cfg = AUGMENT_PRESETS[name]._replace(**others_off)
+        changes = [energy(degrade(context_crop, np.random.default_rng([3, i]), cfg)) - base for i in range(200)]
+        shares[name] = (np.mean([c > 0.02 * base for c in changes]), np.mean([c < -0.02 * base for c in changes]))
+    sharper, softer = shares["light-sharpen"]
+    assert shares["light"][0] < shares["light"][1]
+    assert sharper > 0.3 and sharper >= softer > 0.1
 
 
 def test_self_blend_changes_only_the_eye_region(context_crop):
