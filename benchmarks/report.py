@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from .camera_fps import camera_table
 from .latency import STAGES
 
 
@@ -88,8 +89,14 @@ def markdown(report: Dict, plot_name: Optional[str] = None) -> str:
                   *stages_table(report["stages"][kind])]
     lines += ["", "## Throughput", "", "| threads | images | seconds | images/s |", "|---|---:|---:|---:|"]
     lines += [f"| {k} | {t['images']} | {t['seconds']} | {t['images_per_s']} |" for k, t in report["throughput"].items()]
-    lines += ["", "`Detector.detect` on each benchmark image file in turn (read, decode, detect, score).",
-              "", "## Targets", "", *[f"- {t}" for t in report["targets"]], ""]
+    lines += ["", "`Detector.detect` on each benchmark image file in turn (read, decode, detect, score)."]
+    if "camera" in report:  # reports of older versions have no camera table
+        lines += ["", "## Camera loop", "",
+                  f"`eyegrad camera`'s loop on {report['camera']['frames']} recorded frames per stream: one face, "
+                  "half the frame high, drifting sideways; each frame held in memory as a Pi camera delivers it "
+                  "(gray plane and a 320-px-wide copy that faces are searched in), so no decoder is timed. "
+                  "CPU %: the process's CPU time over wall time (100 = one core).", "", *camera_table(report["camera"])]
+    lines += ["", "## Targets", "", *[f"- {t}" for t in report["targets"]], ""]
     return "\n".join(lines)
 
 

@@ -20,6 +20,7 @@ from eyegrad.runtime.timing import time_call
 
 from . import meso4
 from .accuracy import Item, accuracy_report, eyegrad_scores, prepare, whole_image_scores
+from .camera_fps import camera_rates
 from .images import BENCH_SETS, SHARED_DATA, Labelled, camera_frame, sample_files, set_subset, validation_subset
 from .latency import invoke_latency, set_threads, stage_latency, throughput
 from .machine import describe
@@ -186,6 +187,11 @@ def targets(rows: List[Dict], stages: Dict) -> List[str]:
                f"CPU time {cpu:.2f} ms ({'met' if cpu <= FRAME_TARGET_MS else 'NOT met'} without other load)")
     shipped = next((r for r in rows if r["kind"] == "eyegrad"), None)
     peer = next((r for r in rows if r["name"] == "Meso-4 int8"), None)
+    if peer:
+        array_in = wall - frame["decode"]["p50"]
+        ratio = array_in / peer["invoke_ms"]["p50"]
+        out.append(f"640x480 frame, array in (decode excluded), 1 thread: {array_in:.2f} ms = {ratio:.2f}x one "
+                   f"Meso-4 int8 invoke (target <= 1.0: {'met' if ratio <= 1.0 else 'NOT met'})")
     if shipped and peer:
         ratio = shipped["invoke_ms"]["p50"] / peer["invoke_ms"]["p50"]
         out.append(f"{shipped['name']} invoke / Meso-4 int8 invoke = {ratio:.3f} "
@@ -225,4 +231,5 @@ def benchmark(s: Settings) -> Dict:
             "command": s.command or " ".join(sys.argv), "quick": s.quick, "runs": s.runs, "warmup": s.warmup,
             "machine": machine, "interpreter": interpreter_class().__module__, "images": images,
             "models": rows, "skipped": skipped, "stages": stages, "meso4_preprocess_ms": meso_pre,
-            "throughput": throughputs(items, s), "targets": targets(rows, stages)}
+            "throughput": throughputs(items, s), "targets": targets(rows, stages),
+            "camera": camera_rates(20 if s.quick else 150, sorted({1, s.threads}))}

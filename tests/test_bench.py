@@ -71,6 +71,14 @@ def test_quick_bench_without_meso4_weights(tmp_path: Path, manifest: Path) -> No
     assert report["machine"]["cores"] >= 1 and report["machine"]["cpu"]
     assert all(t["images"] == 4 for t in report["throughput"].values())
     assert any("640x480" in t for t in report["targets"])
+    camera = report["camera"]["rows"]
+    threads = sorted({1, report["machine"]["cores"]})
+    assert [(r["size"], r["detect_every"], r["threads"]) for r in camera] == \
+        [(size, every, n) for size in ("640x480", "1280x960") for every in (1, 3) for n in threads]
+    for r in camera:  # every recorded frame shows the face, found by a search or carried over from one
+        assert r["frames"] == r["face_frames"] == 20 and r["fps"] > 0 and r["cpu_percent"] > 0
+        assert r["face_searches"] == (20 if r["detect_every"] == 1 else 7)
+    assert "## Camera loop" in (tmp_path / "out" / "r.md").read_text()
 
 
 def test_quick_bench_with_meso4(tmp_path: Path, shared_data: Path) -> None:
@@ -85,6 +93,7 @@ def test_quick_bench_with_meso4(tmp_path: Path, shared_data: Path) -> None:
     assert rows["Meso-4 int8"]["format"] == "int8 tflite"
     assert (tmp_path / "meso4_int8.tflite").stat().st_size > 10_000
     assert any("Meso-4 int8 invoke" in t for t in report["targets"])
+    assert any(t.startswith("640x480 frame, array in") and "x one Meso-4 int8 invoke" in t for t in report["targets"])
 
 
 def test_pareto_front() -> None:

@@ -27,6 +27,14 @@ PICAMERA_LORES_WIDTH = 320
 MAX_BAD_RUN = 30
 
 
+def lores_size(size: Tuple[int, int]) -> Tuple[int, int]:
+    """The low-res (face search) stream size of a camera stream of ``size``: ``PICAMERA_LORES_WIDTH``
+    wide, same aspect, even sides."""
+    w, h = size
+    lw = min(w, PICAMERA_LORES_WIDTH)
+    return lw - lw % 2, max(2, round(h * lw / w / 2) * 2)
+
+
 class SourceError(EyegradError):
     """A live source stopped delivering frames (disconnected, timed out): worth a retry."""
 
@@ -173,11 +181,6 @@ class PiCameraSource(FrameSource):
         self.main: Tuple[Tuple[int, int], int] = (size, size[0])  # (size, stride) once configured
         self.lores: Tuple[Tuple[int, int], int] = (size, size[0])
 
-    def lores_size(self) -> Tuple[int, int]:
-        """Low-res stream size: ``PICAMERA_LORES_WIDTH`` wide, same aspect, even sides."""
-        w, h = self.size
-        lw = min(w, PICAMERA_LORES_WIDTH)
-        return lw - lw % 2, max(2, round(h * lw / w / 2) * 2)
 
     def open(self) -> None:
         self.close()
@@ -201,7 +204,7 @@ class PiCameraSource(FrameSource):
         try:
             config = cam.create_preview_configuration(
                 main={"size": self.size, "format": "YUV420"},
-                lores={"size": self.lores_size(), "format": "YUV420"})
+                lores={"size": lores_size(self.size), "format": "YUV420"})
             cam.configure(config)
             self.main, self.lores = (_size_and_stride(cam.stream_configuration(n)) for n in ("main", "lores"))
             cam.start()
