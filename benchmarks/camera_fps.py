@@ -58,11 +58,10 @@ def camera_stream(size: Tuple[int, int], frames: int, face: Optional[Path] = Non
             for i in range(frames)]
 
 
-def loop_rate(frames: Sequence[np.ndarray], threads: int, detect_every: int) -> Dict:
-    """Frames per second and CPU % of the camera loop over ``frames`` with ``threads`` threads."""
-    set_threads(threads)
-    loop = CameraLoop(RecordedCamera(frames), Detector(num_threads=threads),
-                      LoopOptions(detect_every=detect_every, json=True), out=io.StringIO(), status=io.StringIO())
+def loop_rate(frames: Sequence[np.ndarray], detector: Detector, detect_every: int) -> Dict:
+    """Frames per second and CPU % of the camera loop over ``frames`` through ``detector``."""
+    loop = CameraLoop(RecordedCamera(frames), detector, LoopOptions(detect_every=detect_every, json=True),
+                      out=io.StringIO(), status=io.StringIO())
     wall, cpu = time.perf_counter(), time.process_time()
     summary = loop.run()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -75,13 +74,15 @@ def camera_rates(frames: int = 150, threads: Sequence[int] = (1, 2), detect_ever
     """The table: per stream size, face-search interval and thread count, the loop's rate (each
     after a short warm-up). ``detect_every`` 3 is ``eyegrad camera``'s default; 1 searches every frame."""
     out: Dict = {"frames": frames, "drift_px_per_frame": DRIFT_PX, "rows": []}
+    detectors = {n: Detector(num_threads=n) for n in threads}
     for size in SIZES:
         stream = camera_stream(size, frames)
         for every in detect_every:
-            for n in threads:
-                loop_rate(stream[:10], n, every)  # warm-up: model load, first cascade passes
+            for n, detector in detectors.items():
+                set_threads(n)
+                loop_rate(stream[:10], detector, every)  # warm-up: first invokes and cascade passes
                 out["rows"].append({"size": f"{size[0]}x{size[1]}", "detect_every": every, "threads": n,
-                                    **loop_rate(stream, n, every)})
+                                    **loop_rate(stream, detector, every)})
     set_threads(1)
     return out
 

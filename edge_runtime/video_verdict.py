@@ -5,8 +5,9 @@ faces are followed from frame to frame by box overlap (``tracking.Tracker``). Ea
 p_fake combines its frames by ``VideoOptions.aggregation``; the video's p_fake is that of
 its most-fake steady track (seen in at least ``STEADY_SHARE`` of the frames with a face and in
 two of them, so a face found in one frame by mistake cannot decide alone; when no track is
-steady, the longest decides), and its verdict follows the model's uncertain band. The result is the image contract's (``DetectResult``) with a ``VideoSummary``:
-frames scored, the tracks and a timeline of every sampled frame's scores.
+steady, the longest decides), and its verdict follows the model's uncertain band. The result
+is the image contract's (``DetectResult``) with a ``VideoSummary``: frames scored, the tracks
+and a timeline of every sampled frame's scores.
 """
 from __future__ import annotations
 

@@ -16,10 +16,15 @@ if TYPE_CHECKING:
     from eyegrad.train.run import RunData
 
 
-def strata(labels: Sequence[int], sources: Sequence[str]) -> Dict[int, List[np.ndarray]]:
+def source_names(labels: Sequence[int], sources: Sequence[str]) -> np.ndarray:
+    """Each image's source; without ``sources`` every image is of one unnamed source."""
+    return np.asarray(sources) if len(sources) else np.zeros(len(labels), dtype=str)
+
+
+def strata(labels: Sequence[int], sources: np.ndarray) -> Dict[int, List[np.ndarray]]:
     """Per class (0 real, 1 fake), one boolean mask per source that has images of that class."""
-    y, src = np.asarray(labels), np.asarray(sources)
-    return {c: [(y == c) & (src == s) for s in sorted(set(src[y == c].tolist()))] for c in (0, 1)}
+    y = np.asarray(labels)
+    return {c: [(y == c) & (sources == s) for s in sorted(set(sources[y == c].tolist()))] for c in (0, 1)}
 
 
 def balanced_threshold(labels: Sequence[int], scores: Sequence[float],
@@ -30,7 +35,7 @@ def balanced_threshold(labels: Sequence[int], scores: Sequence[float],
     above the threshold, and of each source's share of reals below it. Without ``sources``
     every image is of one source (plain balanced accuracy)."""
     y, s = np.asarray(labels), np.asarray(scores, dtype=np.float64)
-    groups = strata(y, sources if len(sources) else np.zeros(len(y), dtype=str))
+    groups = strata(y, source_names(y, sources))
     best, best_t = -1.0, 0.5
     for t in np.unique(np.concatenate([s, [0.5]])):
         pred = s >= t
@@ -52,7 +57,7 @@ def uncertain_band(labels: Sequence[int], scores: Sequence[float], threshold: fl
     band gives on validation (each source's verdict rates, the share of `uncertain`) is
     returned with it."""
     y, s = np.asarray(labels), np.asarray(scores, dtype=np.float64)
-    src = np.asarray(sources) if len(sources) else np.zeros(len(y), dtype=str)
+    src = source_names(y, sources)
     groups = strata(y, src)
     # a cut c meets the limit on a set of scores if at most max_wrong of them are beyond it
     hi = max([threshold] + [float(np.quantile(s[m], 1 - max_wrong, method="higher")) for m in groups[0]])

@@ -181,7 +181,6 @@ class PiCameraSource(FrameSource):
         self.main: Tuple[Tuple[int, int], int] = (size, size[0])  # (size, stride) once configured
         self.lores: Tuple[Tuple[int, int], int] = (size, size[0])
 
-
     def open(self) -> None:
         self.close()
         try:
