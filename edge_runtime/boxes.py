@@ -35,9 +35,13 @@ class Box(NamedTuple):
         return Box(int(self.x * sx), int(self.y * sy), int(self.w * sx), int(self.h * sy))
 
 
+#: Where a face's eyes came from: the landmark model, the eye cascade, or the face box's geometry.
+EYE_ORIGINS = ("landmarks", "cascade", "geometry")
+
+
 class Face(NamedTuple):
     """A face box with its two eye boxes (image-left eye first) and where they came from."""
 
     box: Box
     eyes: Tuple[Box, Box]
-    eyes_from: str  # "cascade" or "geometry"
+    eyes_from: str  # one of EYE_ORIGINS

@@ -4,9 +4,11 @@ Faces are searched first on a small copy of the image (``quick_side`` pixels, co
 scale steps), which finds a face filling a quarter or more of the image in a few
 milliseconds; only when that finds none is the image searched again at
 ``detect_side`` pixels, for smaller faces. Tight face crops, where the face touches
-the border and the cascade misses it, are retried on a padded copy. Eyes are
-searched only in the upper part of each face; when the eye cascade does not give a
-plausible pair, the eyes are placed from the face geometry (``eyes_from="geometry"``).
+the border and the cascade misses it, are retried on a padded copy. The eyes of each
+face are placed by the bundled landmark model (``landmarks.py``, ``eyes_from="landmarks"``);
+where it finds no face, the eye cascade searches the upper part of the face box, and when
+that gives no plausible pair the eyes are placed from the face geometry
+(``eyes_from="geometry"``).
 """
 from __future__ import annotations
 
@@ -16,12 +18,18 @@ import cv2
 import numpy as np
 
 from .boxes import Box, Face
+from .landmarks import EyeLandmarks
 
 #: Eye centres relative to a frontalface_default box (x, y as fractions of w, h) and
 #: eye box size relative to face width, measured on cascade-found eyes in ../shared/data.
 GEOMETRY_LEFT_EYE = (0.30, 0.38)
 GEOMETRY_RIGHT_EYE = (0.685, 0.38)
 GEOMETRY_EYE_SIZE = 0.25
+#: Landmark eyes count only this far apart (fractions of the face width) and inside the face box.
+LANDMARK_EYE_DISTANCE = (0.15, 0.75)
+#: Side of a landmark eye's box as a fraction of the eye distance (cascade eye boxes: median 0.24
+#: face widths at 0.37 face widths apart).
+LANDMARK_EYE_SIZE = 0.65
 #: The eye cascade searches this band of the face box's height (fractions from its top): narrower
 #: than 0.12-0.62, it costs a fifth less CPU per face and finds as many cascade eye pairs
 #: (docs/benchmarks.md).
@@ -82,12 +90,15 @@ def _clip_box(x: float, y: float, w: float, h: float, width: int, height: int) -
 
 
 class FaceFinder:
-    """Haar face and eye finder with a geometric fallback for the eyes."""
+    """Haar face finder; eyes from the landmark model, else the eye cascade, else the face geometry.
+
+    ``eye_landmarks=False`` leaves the landmark model out (the eye cascade places every eye pair).
+    """
 
     def __init__(self, detect_side: int = 320, min_face_fraction: float = 0.08,
                  max_faces: int = 8, pad_fraction: float = 0.25,
                  crop_max_side: int = 1024, quick_side: Optional[int] = 96,
-                 quick_scale_factor: float = 1.2) -> None:
+                 quick_scale_factor: float = 1.2, eye_landmarks: bool = True) -> None:
         self.detect_side = detect_side
         self.quick_side = quick_side  # None: no quick pass, always the full search
         self.quick_scale_factor = quick_scale_factor
@@ -97,6 +108,7 @@ class FaceFinder:
         self.crop_max_side = crop_max_side
         self.face_cascade = cascade("haarcascade_frontalface_default.xml")
         self.eye_cascade = cascade("haarcascade_eye.xml")
+        self.landmarks = EyeLandmarks() if eye_landmarks else None
         self._relaxed: Optional[List[Tuple[cv2.CascadeClassifier, int, bool]]] = None  # loaded on first use
 
     # -- faces -------------------------------------------------------------
@@ -137,13 +149,20 @@ class FaceFinder:
     # -- eyes --------------------------------------------------------------
     def geometry_eyes(self, face: Box) -> Tuple[Box, Box]:
         """Eye boxes placed from the face box alone."""
-        size = GEOMETRY_EYE_SIZE * face.w
-        eyes = []
-        for fx, fy in (GEOMETRY_LEFT_EYE, GEOMETRY_RIGHT_EYE):
-            cx, cy = face.x + fx * face.w, face.y + fy * face.h
-            eyes.append(Box(int(round(cx - size / 2)), int(round(cy - size / 2)),
-                            int(round(size)), int(round(size))))
-        return eyes[0], eyes[1]
+        return eye_boxes(GEOMETRY_EYE_SIZE * face.w, *((face.x + fx * face.w, face.y + fy * face.h)
+                                                       for fx, fy in (GEOMETRY_LEFT_EYE, GEOMETRY_RIGHT_EYE)))
+
+    def landmark_eyes(self, gray: np.ndarray, face: Box) -> Optional[Tuple[Box, Box]]:
+        """Eye boxes centred on the landmark model's eye centres, or None (no model, it finds no
+        face around ``face``, or its eyes do not fit the box: ``LANDMARK_EYE_DISTANCE``)."""
+        centres = self.landmarks.eye_centres(gray, face) if self.landmarks else None
+        if centres is None or not all(face.x <= x < face.x + face.w and face.y <= y < face.y + face.h
+                                      for x, y in centres):
+            return None
+        distance = float(np.hypot(centres[1][0] - centres[0][0], centres[1][1] - centres[0][1]))
+        if not LANDMARK_EYE_DISTANCE[0] <= distance / face.w <= LANDMARK_EYE_DISTANCE[1]:
+            return None
+        return eye_boxes(LANDMARK_EYE_SIZE * distance, *centres)
 
     def eye_candidates(self, gray: np.ndarray, face: Box,
                        rows: Tuple[float, float] = EYE_SEARCH_ROWS,
@@ -162,10 +181,13 @@ class FaceFinder:
                 for x, y, w, h in np.asarray(found).reshape(-1, 4)]
 
     def face_with_eyes(self, gray: np.ndarray, box: Box, cands: Optional[List[Box]] = None) -> Face:
-        """A face with its cascade eye pair, or geometric eyes when there is none.
+        """A face with its landmark eyes, else its cascade eye pair, else geometric eyes.
 
         ``cands`` are the eye-cascade hits in the face when the caller already has them.
         """
+        landmarks = self.landmark_eyes(gray, box)
+        if landmarks:
+            return Face(box, landmarks, "landmarks")
         if cands is None:
             cands = self.eye_candidates(gray, box)
         eyes = pick_eye_pair(cands, box)
@@ -228,7 +250,7 @@ class FaceFinder:
         if angle is None:
             return None
         face = self.face_with_eyes(gray, box, cands)
-        return face if face.eyes_from == "cascade" else Face(box, self.tilted_geometry_eyes(box, angle), "geometry")
+        return face if face.eyes_from != "geometry" else Face(box, self.tilted_geometry_eyes(box, angle), "geometry")
 
     def faces_from_boxes(self, gray: np.ndarray, boxes: Sequence[Box], whole_image: bool = True) -> List[Face]:
         """Faces with their eyes for given face boxes (e.g. found in an earlier camera frame).
@@ -251,6 +273,12 @@ class FaceFinder:
         face boxes count, and a frame without one costs no relaxed search.
         """
         return self.faces_from_boxes(gray, self.find_face_boxes(gray), whole_image)
+
+
+def eye_boxes(size: float, left: Tuple[float, float], right: Tuple[float, float]) -> Tuple[Box, Box]:
+    """Square eye boxes of side ``size`` pixels centred on two eye centres."""
+    return tuple(Box(int(round(cx - size / 2)), int(round(cy - size / 2)), int(round(size)), int(round(size)))
+                 for cx, cy in (left, right))
 
 
 def pick_eye_pair(cands: Sequence[Box], face: Box) -> Optional[Tuple[Box, Box]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Mapping, NamedTuple, Optional, Sequence
 
+from .boxes import EYE_ORIGINS
 from .results import TIMING_KEYS, Verdict
 
 #: JSON Schema types whose values are nested (arrays and objects); the others are scalars.
@@ -56,8 +57,9 @@ FACE = (
     Field("box", _BOX, False, "the face box in image pixels (after EXIF orientation)"),
     Field("eyes", {"type": "array", "items": _BOX, "minItems": 2, "maxItems": 2}, False,
           "the two eye boxes, image-left eye first"),
-    Field("eyes_from", {"type": "string", "enum": ["cascade", "geometry"]}, False,
-          "cascade: found by the eye cascade; geometry: placed from the face box"),
+    Field("eyes_from", {"type": "string", "enum": list(EYE_ORIGINS)}, False,
+          "landmarks: placed by the landmark model; cascade: found by the eye cascade; "
+          "geometry: placed from the face box"),
     Field("p_fake", _SCORE, False, "the face's score: the mean over the model's views and zooms"),
 )
 

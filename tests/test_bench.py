@@ -114,5 +114,5 @@ def test_coverage_on_a_few_images(shared_data: Path) -> None:
     report = coverage(shared_data, per_set=4)
     assert report["all"]["n"] == sum(s["n"] for s in report["sets"].values()) > 0
     for s in report["sets"].values():
-        assert 0.0 <= s["cascade_eye_rate"] <= s["face_rate"] <= 1.0
+        assert 0.0 <= s["face_rate"] <= 1.0 and 0.0 <= s["geometry_eye_share"] <= 1.0
     assert all(v == 0 for f in flips(report, report).values() for v in f.values())

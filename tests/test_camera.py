@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import pytest
 
-from eyegrad.runtime.boxes import Box
+from eyegrad.runtime.boxes import EYE_ORIGINS, Box
 from eyegrad.runtime.camera import CameraLoop, LoopOptions, Tracker, open_source
 from eyegrad.runtime.camera.sources import CaptureSource, FolderSource, PiCameraSource
 from eyegrad.cli import main
@@ -80,7 +80,7 @@ def assert_record(rec: dict, band) -> None:
         assert rec["smoothed"]["verdict"] == verdict_for(sp, band)
         assert set(rec["timing_ms"]) == {"decode", "detect", "features", "infer", "total"}
         for f in rec["faces"]:
-            assert len(f["box"]) == 4 and len(f["eyes"]) == 2 and f["eyes_from"] in ("cascade", "geometry")
+            assert len(f["box"]) == 4 and len(f["eyes"]) == 2 and f["eyes_from"] in EYE_ORIGINS
     elif rec["verdict"] == "error":
         assert rec["error"] and rec["p_fake"] is None and rec["smoothed"]["verdict"] == "error"
     else:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from eyegrad.cli import main
+from eyegrad.runtime.boxes import EYE_ORIGINS
 from eyegrad.runtime.features import FEATURE_VERSION, SUPERSAMPLE
 from eyegrad.runtime.model import DEFAULT_MODEL
 
@@ -37,7 +38,7 @@ def test_detect_json_lines_follow_the_contract(sample_images, tmp_path: Path):
         assert r["verdict"] in ("real", "fake", "uncertain")
         assert set(r["timing_ms"]) == TIMING_KEYS
         face = r["faces"][0]
-        assert set(face) == FACE_KEYS and face["eyes_from"] in ("cascade", "geometry")
+        assert set(face) == FACE_KEYS and face["eyes_from"] in EYE_ORIGINS
         assert len(face["eyes"]) == 2 and all(len(e) == 4 for e in face["eyes"])
         assert r["p_fake"] == max(f["p_fake"] for f in r["faces"])
     assert results[-1]["verdict"] == "error" and results[-1]["p_fake"] is None

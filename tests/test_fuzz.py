@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as npst
 from PIL import Image
 
-from eyegrad.runtime.boxes import Box, Face
+from eyegrad.runtime.boxes import EYE_ORIGINS, Box, Face
 from eyegrad.runtime.decode import array_to_gray, decode_bytes, decode_image
 from eyegrad.runtime.detector import Detector
 from eyegrad.runtime.errors import InputError
@@ -197,7 +197,7 @@ INT64 = st.integers(-2**63, 2**63 - 1)
 COORD = st.one_of(st.integers(-400, 400), st.integers(-10**7, 10**7), INT64)
 SIZE = st.one_of(st.integers(-5, 300), st.just(0), st.integers(0, 10**7), INT64)
 BOXES = st.builds(Box, COORD, COORD, SIZE, SIZE)
-FACES = st.builds(Face, BOXES, st.tuples(BOXES, BOXES), st.sampled_from(("cascade", "geometry")))
+FACES = st.builds(Face, BOXES, st.tuples(BOXES, BOXES), st.sampled_from(EYE_ORIGINS))
 
 
 @pytest.fixture(scope="module")
@@ -214,7 +214,7 @@ def test_find_faces(finder: FaceFinder, gray: np.ndarray) -> None:
     for f in faces:
         b = f.box
         assert 0 <= b.x and 0 <= b.y and b.w >= 2 and b.h >= 2 and b.x + b.w <= w and b.y + b.h <= h, (b, gray.shape)
-        assert f.eyes_from in ("cascade", "geometry") and len(f.eyes) == 2
+        assert f.eyes_from in EYE_ORIGINS and len(f.eyes) == 2
         for cx, cy in (e.center for e in f.eyes):
             assert b.x <= cx <= b.x + b.w and b.y <= cy <= b.y + b.h, (f, gray.shape)
 
@@ -223,7 +223,7 @@ def test_find_faces(finder: FaceFinder, gray: np.ndarray) -> None:
 @given(gray=gray_images(), box=BOXES)
 def test_face_with_eyes_any_box(finder: FaceFinder, gray: np.ndarray, box: Box) -> None:
     face = finder.face_with_eyes(gray, box)
-    assert face.box == box and face.eyes_from in ("cascade", "geometry") and len(face.eyes) == 2
+    assert face.box == box and face.eyes_from in EYE_ORIGINS and len(face.eyes) == 2
 
 
 @fuzz(150)

@@ -14,6 +14,7 @@ from typing import Dict, List
 import pytest
 
 from eyegrad.cli import main
+from eyegrad.runtime.boxes import EYE_ORIGINS
 from eyegrad.runtime.detector import Detector
 from eyegrad.runtime.errors import EyegradError
 from eyegrad.runtime.results import VERDICTS
@@ -82,7 +83,7 @@ def check_record(r: Dict) -> None:
     assert (r["p_fake"] is None) == (r["verdict"] == "no_face")
     for f in r["faces"]:
         assert len(f["box"]) == 4 and len(f["eyes"]) == 2 and all(len(e) == 4 for e in f["eyes"])
-        assert f["eyes_from"] in ("cascade", "geometry") and 0.0 <= f["p_fake"] <= 1.0
+        assert f["eyes_from"] in EYE_ORIGINS and 0.0 <= f["p_fake"] <= 1.0
     if r["faces"]:
         assert r["p_fake"] == max(f["p_fake"] for f in r["faces"])
         assert {"decode", "detect", "features", "infer", "total"} <= set(r["timing_ms"])

@@ -21,6 +21,7 @@ pytest.importorskip("flask", reason="the web extra (flask) is not installed")
 from werkzeug.test import EnvironBuilder  # noqa: E402
 
 from conftest import EXAMPLES, face_clip, write_video  # noqa: E402
+from eyegrad.runtime.boxes import EYE_ORIGINS  # noqa: E402
 from eyegrad.runtime.explain import IMAGE_NAMES  # noqa: E402
 from eyegrad.runtime.results import DetectResult  # noqa: E402
 from eyegrad.runtime.schema import VIDEO_RESULT  # noqa: E402
@@ -81,7 +82,7 @@ def assert_contract(body: dict) -> None:
     for face in body["faces"]:
         assert FACE_KEYS <= set(face)
         assert len(face["box"]) == 4 and len(face["eyes"]) == 2
-        assert face["eyes_from"] in ("cascade", "geometry")
+        assert face["eyes_from"] in EYE_ORIGINS
         assert 0.0 <= face["p_fake"] <= 1.0
     if body["faces"]:
         assert body["p_fake"] == max(f["p_fake"] for f in body["faces"])

@@ -32,18 +32,19 @@ CONTEXT_GEOMETRY = STUDENT_GEOMETRY.scaled(1.75).supersampled()
 #: Version of the cached crops (face finding and band alignment); bump it when they change.
 #: The gradient features are computed from the crops at training time, so the feature
 #: version is not part of the key.
-CACHE_VERSION = "crops-v4"  # v2: eye rows 0.18-0.58; v3: eye scale step 1.15; v4: relaxed face evidence for tight crops
+CACHE_VERSION = "crops-v5"  # v2: eye rows 0.18-0.58; v3: eye scale step 1.15; v4: relaxed face evidence for tight crops;
+#                            v5: eyes from the landmark model
 DEFAULT_CACHE = Path(os.environ.get("EYEGRAD_CACHE", Path.home() / ".cache" / "eyegrad"))
 
 
 class CropSet(NamedTuple):
-    """Context crops with their labels, sources, split groups and eye origin."""
+    """Context crops with their labels, sources, split groups and whether their eyes were found."""
 
     crops: np.ndarray  # N x H x W uint8
     labels: np.ndarray  # N int
     sources: np.ndarray  # N str
     groups: np.ndarray  # N str
-    eyes_cascade: np.ndarray  # N bool: eyes came from the eye cascade
+    eyes_found: np.ndarray  # N bool: eyes found (landmark model or eye cascade), not placed by geometry
     paths: np.ndarray  # N str
 
     def subset(self, mask: np.ndarray) -> "CropSet":
@@ -66,17 +67,17 @@ def _finder() -> FaceFinder:
 
 
 def crops_of_gray(gray: np.ndarray, geometry: BandGeometry) -> Optional[Tuple[np.ndarray, bool]]:
-    """The context crop of the largest face and whether its eyes came from the cascade."""
+    """The context crop of the largest face and whether its eyes were found (not placed by geometry)."""
     faces = _finder().find(gray)
     if not faces:
         return None
     face = faces[0]
-    return align_band(gray, *eye_centers(face), geometry), face.eyes_from == "cascade"
+    return align_band(gray, *eye_centers(face), geometry), face.eyes_from != "geometry"
 
 
 def extract_file(path: Path, geometry: BandGeometry, every: int, max_frames: int) -> dict:
     """Crops for one image, or for the sampled frames of one video."""
-    crops, cascade, frames = [], [], []
+    crops, found, frames = [], [], []
     if path.suffix.lower() in VIDEO_SUFFIXES:
         grays = list(sample_frames(path, every, max_frames))
     else:
@@ -88,11 +89,11 @@ def extract_file(path: Path, geometry: BandGeometry, every: int, max_frames: int
         got = crops_of_gray(gray, geometry)
         if got is not None:
             crops.append(got[0])
-            cascade.append(got[1])
+            found.append(got[1])
             frames.append(frame)
     shape = (0, geometry.height, geometry.width)
     return {"crops": np.stack(crops) if crops else np.zeros(shape, np.uint8),
-            "cascade": np.array(cascade, bool), "frames": np.array(frames, int)}
+            "found": np.array(found, bool), "frames": np.array(frames, int)}
 
 
 def _work(args) -> Tuple[int, dict]:
@@ -144,15 +145,15 @@ def build_crops(samples: Sequence[Sample], cache_root: Path = DEFAULT_CACHE,
                 results[i] = out
                 bar.update()
         bar.close()
-    crops, labels, sources, groups, cascade, paths = [], [], [], [], [], []
+    crops, labels, sources, groups, found, paths = [], [], [], [], [], []
     for s, r in zip(samples, results):
-        for crop, casc in zip(r["crops"], r["cascade"]):
+        for crop, eyes_found in zip(r["crops"], r["found"]):
             crops.append(crop)
             labels.append(s.label)
             sources.append(s.source)
             groups.append(s.group)
-            cascade.append(bool(casc))
+            found.append(bool(eyes_found))
             paths.append(str(s.path))
     shape = (0, geometry.height, geometry.width)
     return CropSet(np.stack(crops) if crops else np.zeros(shape, np.uint8), np.array(labels, int),
-                   np.array(sources), np.array(groups), np.array(cascade, bool), np.array(paths))
+                   np.array(sources), np.array(groups), np.array(found, bool), np.array(paths))

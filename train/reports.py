@@ -18,12 +18,12 @@ LOSO_COLUMNS = ("n", "paired", "accuracy", "auc", "fake_catch_rate", "real_pass_
 
 
 def per_source(val: CropSet, pred: np.ndarray, threshold: float = 0.5) -> Dict[str, Dict]:
-    """Metrics on all validation crops, per source, and by eye origin (cascade/geometry)."""
+    """Metrics on all validation crops, per source, and by eye origin (found/geometry)."""
     out = {"all": binary_report(val.labels, pred, threshold)}
     for src in sorted(set(val.sources)):
         m = val.sources == src
         out[src] = binary_report(val.labels[m], pred[m], threshold)
-    for name, m in (("eyes:cascade", val.eyes_cascade), ("eyes:geometry", ~val.eyes_cascade)):
+    for name, m in (("eyes:found", val.eyes_found), ("eyes:geometry", ~val.eyes_found)):
         if m.any():
             out[name] = binary_report(val.labels[m], pred[m], threshold)
     return out

@@ -6,6 +6,7 @@
   const $ = (id) => document.getElementById(id);
   const IMAGE_NAMES = ["eye_left", "eye_right", "gradient_left", "gradient_right", "occlusion"];
   const LABELS = { real: "Real", fake: "Fake", uncertain: "Uncertain", no_face: "No face", error: "Error" };
+  const EYES_FROM = { landmarks: "placed by the landmark model", cascade: "found by the eye cascade", geometry: "placed from the face box" };
   const GENERIC_TYPES = ["", "application/octet-stream"];
   const SVG_NS = "http://www.w3.org/2000/svg";
   // the timeline plot, in SVG user units (it scales to the width of its box)
@@ -178,7 +179,7 @@
   function faceCard(face, i) {
     const card = $("face-template").content.firstElementChild.cloneNode(true);
     card.querySelector(".face-title").textContent =
-      `Face ${i + 1} · p_fake ${face.p_fake.toFixed(3)} · eyes found by ${face.eyes_from === "cascade" ? "the eye detector" : "face geometry"}`;
+      `Face ${i + 1} · p_fake ${face.p_fake.toFixed(3)} · eyes ${EYES_FROM[face.eyes_from] || face.eyes_from}`;
     for (const name of IMAGE_NAMES) {
       const img = card.querySelector(`img.${name}`);
       if (face.explain && face.explain[name]) img.src = `data:image/png;base64,${face.explain[name]}`;
