@@ -27,6 +27,8 @@ INPUT_SIDE = 128
 #: The crop handed to the model: a square this many face-box widths wide around the box centre
 #: (the model was trained on faces with margin; 1.4-2.2 place the eyes alike, docs/benchmarks.md).
 CROP_SCALE = 1.8
+#: Face boxes smaller than this (pixels, either side) get no landmark eyes.
+MIN_FACE_SIDE = 8
 #: A face counts as found by the model at this score (sigmoid of its logit), as in MediaPipe.
 MIN_SCORE = 0.5
 #: Detections that overlap the best one by this IoU are averaged with it, weighted by score
@@ -48,14 +50,16 @@ def anchor_centres() -> np.ndarray:
     return np.concatenate(out).astype(np.float32)
 
 
-def square_crop(gray: np.ndarray, centre: Point, side: float) -> np.ndarray:
+def square_crop(gray: np.ndarray, centre: Point, side: float) -> Optional[np.ndarray]:
     """The ``side`` x ``side`` square of ``gray`` around ``centre``, resized to INPUT_SIDE pixels
     (halved by a Gaussian pyramid first when shrinking, the border replicated where the square
-    leaves the image)."""
+    leaves the image), or None when the square misses the image."""
     h, w = gray.shape[:2]
     x0, y0 = centre[0] - side / 2.0, centre[1] - side / 2.0
     ix0, iy0 = max(0, math.floor(x0)), max(0, math.floor(y0))
     ix1, iy1 = min(w, math.ceil(x0 + side)), min(h, math.ceil(y0 + side))
+    if ix1 <= ix0 or iy1 <= iy0:
+        return None
     roi = gray[iy0:iy1, ix0:ix1]
     scale = INPUT_SIDE / side
     while scale * (ix1 - ix0) / roi.shape[1] < 0.5 and min(roi.shape[:2]) > 1:  # halve first, or the warp aliases
@@ -89,9 +93,12 @@ class EyeLandmarks:
 
     def eye_centres(self, gray: np.ndarray, face: Box) -> Optional[Tuple[Point, Point]]:
         """The centres of the two eyes (image-left first) of the face in ``face``, in image pixels,
-        or None when the model finds no face in the crop around it."""
+        or None when the model finds no face in the crop around it (or the box is under
+        ``MIN_FACE_SIDE`` pixels or outside the image)."""
         side = CROP_SCALE * max(face.w, face.h)
-        crop = square_crop(gray, face.center, side)
+        crop = square_crop(gray, face.center, side) if min(face.w, face.h) >= MIN_FACE_SIDE else None
+        if crop is None:
+            return None
         rgb = np.repeat((crop.astype(np.float32) * (2.0 / 255.0) - 1.0)[:, :, None], 3, axis=2)
         self.model.set_input(rgb)
         self.model.invoke()
