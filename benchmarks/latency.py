@@ -68,6 +68,27 @@ def throughput(detector: Detector, paths: Sequence[str], label: str = "") -> Dic
             "images_per_s": round(len(paths) / seconds, 2) if seconds > 0 else 0.0}
 
 
+def frame_against_invoke(detector: Detector, frames: Sequence[np.ndarray], peer: TfliteModel, peer_input: np.ndarray,
+                         runs: int, warmup: int) -> Dict[str, float]:
+    """Median ms of ``detector.detect_gray`` on a gray frame (array in, decode excluded) and of one
+    ``peer.invoke()``, timed alternately in one loop so that a change of the machine's speed during
+    the run touches both alike, and their ratio."""
+    peer.set_input(peer_input)
+    frame_ms: List[float] = []
+    invoke_ms: List[float] = []
+    for i in range(warmup + runs):
+        t0 = time.perf_counter()
+        detector.detect_gray(frames[i % len(frames)])
+        t1 = time.perf_counter()
+        peer.invoke()
+        t2 = time.perf_counter()
+        if i >= warmup:
+            frame_ms.append((t1 - t0) * 1e3)
+            invoke_ms.append((t2 - t1) * 1e3)
+    frame, invoke = float(np.median(frame_ms)), float(np.median(invoke_ms))
+    return {"frame_ms": round(frame, 3), "invoke_ms": round(invoke, 3), "ratio": round(frame / invoke, 3)}
+
+
 def invoke_latency(model: TfliteModel, x: np.ndarray, runs: int, warmup: int) -> Dict[str, float]:
     """Latency (ms) of ``invoke()`` alone, on the example ``x``."""
     model.set_input(x)

@@ -5,14 +5,17 @@ import json
 import shutil
 from pathlib import Path
 
+import cv2
 import pytest
 
 from eyegrad.benchmarks.coverage import coverage, flips
-from eyegrad.benchmarks.latency import STAGES
+from eyegrad.benchmarks.images import camera_frame
+from eyegrad.benchmarks.latency import STAGES, frame_against_invoke
 from eyegrad.benchmarks.meso4 import DEFAULT_WEIGHTS
 from eyegrad.benchmarks.report import pareto
 from eyegrad.benchmarks.variants import read_manifest
 from eyegrad.cli import main
+from eyegrad.runtime.detector import Detector
 from eyegrad.runtime.model import DEFAULT_MODEL, EyeModel
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -58,7 +61,8 @@ def test_quick_bench_without_meso4_weights(tmp_path: Path, manifest: Path) -> No
                     "--meso4-weights", str(tmp_path / "absent" / "Meso4_DF.h5"))
     names = [r["name"] for r in report["models"]]
     assert names == ["eyegrad (shipped)", "copy"]
-    assert report["models"][0]["views_per_face"] == 6  # band and mirror at three zooms
+    shipped = EyeModel()
+    assert report["models"][0]["views_per_face"] == len(shipped.views) * len(shipped.zooms) == 2  # band and mirror
     for row in report["models"]:
         _check_row(row)
     assert report["models"][1]["info"] == {"sparsity": 0.5}
@@ -94,6 +98,19 @@ def test_quick_bench_with_meso4(tmp_path: Path, shared_data: Path) -> None:
     assert (tmp_path / "meso4_int8.tflite").stat().st_size > 10_000
     assert any("Meso-4 int8 invoke" in t for t in report["targets"])
     assert any(t.startswith("640x480 frame, array in") and "x one Meso-4 int8 invoke" in t for t in report["targets"])
+    ratio = report["frame_vs_meso4_int8"]
+    assert ratio["frame_ms"] > 0 and ratio["invoke_ms"] > 0
+    assert ratio["ratio"] == pytest.approx(ratio["frame_ms"] / ratio["invoke_ms"], rel=0.01)
+
+
+def test_frame_against_invoke_times_both(sample_images) -> None:
+    """The shipped model as its own peer: a frame runs two of its invokes plus the face and eye search."""
+    detector = Detector(num_threads=1)
+    frames = [cv2.cvtColor(camera_frame(cv2.imread(str(p)), seed=i), cv2.COLOR_BGR2GRAY)
+              for i, p in enumerate(sample_images)]
+    example = detector.model.face_views(frames[0], detector.finder.find(frames[0])[0])[0]
+    got = frame_against_invoke(detector, frames, detector.model.tflite, example, runs=8, warmup=2)
+    assert got["frame_ms"] > 2 * got["invoke_ms"] > 0
 
 
 def test_pareto_front() -> None:
