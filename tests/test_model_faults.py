@@ -142,9 +142,11 @@ def test_good_model_loads_and_runs(model_dir: Path, capsys) -> None:
 
 def test_zooms_set_the_bands_a_face_is_scored_on(built: Built, tmp_path: Path) -> None:
     """A face is scored on every view of its band at every zoom of the metadata; a model
-    exported before zooms existed (no ``zooms``) is scored on the zoom-1 band alone."""
+    exported before zooms existed (no ``zooms``), or with zooms ``[1.0]`` (the shipped two views),
+    is scored on the zoom-1 band alone: the first two of the six views, with their mean as score."""
     gray = decode_image(IMAGE)
     face = FaceFinder().find(gray)[0]
+    scores = {}
     for zooms, expected in ((None, (1.0,)), ([1.0, 0.9, 1.1], (1.0, 0.9, 1.1))):
         path = tmp_path / f"zooms_{len(expected)}.tflite"
         path.write_bytes(with_metadata(built, views=["band", "mirrored"], zooms=zooms))
@@ -157,7 +159,9 @@ def test_zooms_set_the_bands_a_face_is_scored_on(built: Built, tmp_path: Path) -
             np.testing.assert_array_equal(views[2 * i + 1],
                                           eye_features(gray, face, model.geometry.zoomed(z), mirrored=True))
         assert Detector(path).detect(IMAGE).p_fake == pytest.approx(model.score_views(views), abs=1e-6)
+        scores[len(expected)] = model.score_views(views), [model.predict_one(v) for v in views]
     assert len({float(v.sum()) for v in views}) == len(views)  # the zooms are different bands
+    assert scores[1][0] == pytest.approx(np.mean(scores[3][1][:2]), abs=1e-6)
 
 
 def assert_clear(msg: str, expect: str) -> None:
