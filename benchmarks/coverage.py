@@ -18,15 +18,13 @@ from typing import Dict, List, Optional
 
 import cv2
 
+from eyegrad.runtime.boxes import FOUND_EYE_ORIGINS
 from eyegrad.runtime.decode import decode_image
 from eyegrad.runtime.errors import InputError
 from eyegrad.runtime.faces import FaceFinder
 from eyegrad.runtime.progress import Progress
 
 from .images import COVERAGE_SETS, SHARED_DATA, Labelled, validation_subset
-
-#: Eye origins that count as found (not placed from the face box).
-FOUND = ("landmarks", "cascade")
 
 
 def set_coverage(finder: FaceFinder, files: Labelled, label: str = "") -> Dict:
@@ -47,7 +45,7 @@ def set_coverage(finder: FaceFinder, files: Labelled, label: str = "") -> Dict:
         found = finder.find(gray)
         find_ms += (time.perf_counter() - t0) * 1e3
         faces += bool(found)
-        geometry += bool(found) and found[0].eyes_from == "geometry"
+        geometry += bool(found) and not found[0].eyes_found
         first = found[0] if found else None
         per_image.append({"path": str(path), "label": y, "faces": len(found),
                           "box": list(first.box) if first else None,
@@ -83,7 +81,7 @@ def flips(before: Dict, after: Dict) -> Dict[str, Dict[str, int]]:
     for name, b in before["sets"].items():
         pairs = list(zip(b["per_image"], after["sets"][name]["per_image"]))
         face = [(bool(x.get("faces")), bool(y.get("faces"))) for x, y in pairs]
-        eyes = [(x.get("eyes_from") in FOUND, y.get("eyes_from") in FOUND) for x, y in pairs]
+        eyes = [(x.get("eyes_from") in FOUND_EYE_ORIGINS, y.get("eyes_from") in FOUND_EYE_ORIGINS) for x, y in pairs]
         out[name] = {"face_lost": sum(x and not y for x, y in face), "face_gained": sum(y and not x for x, y in face),
                      "eyes_lost": sum(x and not y for x, y in eyes), "eyes_gained": sum(y and not x for x, y in eyes)}
     return out

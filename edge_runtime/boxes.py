@@ -35,8 +35,10 @@ class Box(NamedTuple):
         return Box(int(self.x * sx), int(self.y * sy), int(self.w * sx), int(self.h * sy))
 
 
-#: Where a face's eyes came from: the landmark model, the eye cascade, or the face box's geometry.
-EYE_ORIGINS = ("landmarks", "cascade", "geometry")
+#: Where found eyes came from: the landmark model or the eye cascade.
+FOUND_EYE_ORIGINS = ("landmarks", "cascade")
+#: Where a face's eyes came from: found, or placed from the face box's geometry.
+EYE_ORIGINS = (*FOUND_EYE_ORIGINS, "geometry")
 
 
 class Face(NamedTuple):
@@ -45,3 +47,8 @@ class Face(NamedTuple):
     box: Box
     eyes: Tuple[Box, Box]
     eyes_from: str  # one of EYE_ORIGINS
+
+    @property
+    def eyes_found(self) -> bool:
+        """The eyes were found in the image (``FOUND_EYE_ORIGINS``), not placed from the face box."""
+        return self.eyes_from in FOUND_EYE_ORIGINS

@@ -250,7 +250,7 @@ class FaceFinder:
         if angle is None:
             return None
         face = self.face_with_eyes(gray, box, cands)
-        return face if face.eyes_from != "geometry" else Face(box, self.tilted_geometry_eyes(box, angle), "geometry")
+        return face if face.eyes_found else Face(box, self.tilted_geometry_eyes(box, angle), "geometry")
 
     def faces_from_boxes(self, gray: np.ndarray, boxes: Sequence[Box], whole_image: bool = True) -> List[Face]:
         """Faces with their eyes for given face boxes (e.g. found in an earlier camera frame).

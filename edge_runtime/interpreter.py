@@ -2,9 +2,9 @@
 
 The Interpreter class comes from ``ai_edge_litert`` (LiteRT), else ``tflite_runtime``, else
 ``tensorflow.lite`` ($EYEGRAD_INTERPRETER forces one). ``TfliteModel`` wraps one loaded
-one-input, one-output model with float in and out: inputs are quantized and outputs
-dequantized by the model's own scale and zero point, so an int8 and a float32 .tflite are
-called the same way.
+one-input model with float in and out: inputs are quantized and outputs dequantized by the
+model's own scale and zero point, so an int8 and a float32 .tflite are called the same way.
+A model with several outputs (the landmark model) reads them by name.
 """
 from __future__ import annotations
 
@@ -83,7 +83,8 @@ def dequantize(y: np.ndarray, details: Mapping) -> np.ndarray:
 
 
 class TfliteModel:
-    """A loaded one-input, one-output .tflite with float in and out, whatever its tensor types.
+    """A loaded one-input .tflite with float in and out, whatever its tensor types (``output``:
+    its first output; ``raw_output_named``: any output of a float model).
 
     ``model`` is a path or the model's bytes; ``name`` (default: the path) names it in errors.
     """
@@ -101,6 +102,8 @@ class TfliteModel:
             raise ModelError(f"TFLite cannot load {self.name}: {first}") from None
         self.input_details = self.interpreter.get_input_details()[0]
         self.output_details = self.interpreter.get_output_details()[0]
+        #: Output tensor indices by name.
+        self.output_indices = {d["name"]: d["index"] for d in self.interpreter.get_output_details()}
 
     @property
     def input_shape(self) -> Tuple[int, ...]:
@@ -132,6 +135,10 @@ class TfliteModel:
     def raw_output(self) -> np.ndarray:
         """The output tensor of the last ``invoke()`` as the model wrote it (batch axis first)."""
         return self.interpreter.get_tensor(self.output_details["index"])
+
+    def raw_output_named(self, name: str) -> np.ndarray:
+        """The output tensor ``name`` of the last ``invoke()`` as the model wrote it (batch axis first)."""
+        return self.interpreter.get_tensor(self.output_indices[name])
 
     def output(self) -> np.ndarray:
         """The dequantized output of the last ``invoke()``, without the batch axis."""

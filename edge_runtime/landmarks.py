@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from .boxes import Box
+from .errors import ModelError
 from .interpreter import TfliteModel
 
 #: The bundled landmark model (package data of ``eyegrad.models``).
@@ -88,22 +89,25 @@ class EyeLandmarks:
     def __init__(self, model_path: Path = LANDMARK_MODEL) -> None:
         self.model = TfliteModel(model_path, num_threads=1)
         self.anchors = anchor_centres()
-        names = {d["name"]: d["index"] for d in self.model.interpreter.get_output_details()}
-        self._regressors, self._scores = names["regressors"], names["classificators"]
+        missing = {"regressors", "classificators"} - set(self.model.output_indices)
+        if missing:
+            raise ModelError(f"{model_path}: no output {', '.join(sorted(missing))}: not the BlazeFace landmark model")
 
     def eye_centres(self, gray: np.ndarray, face: Box) -> Optional[Tuple[Point, Point]]:
         """The centres of the two eyes (image-left first) of the face in ``face``, in image pixels,
         or None when the model finds no face in the crop around it (or the box is under
         ``MIN_FACE_SIDE`` pixels or outside the image)."""
+        if min(face.w, face.h) < MIN_FACE_SIDE:
+            return None
         side = CROP_SCALE * max(face.w, face.h)
-        crop = square_crop(gray, face.center, side) if min(face.w, face.h) >= MIN_FACE_SIDE else None
+        crop = square_crop(gray, face.center, side)
         if crop is None:
             return None
         rgb = np.repeat((crop.astype(np.float32) * (2.0 / 255.0) - 1.0)[:, :, None], 3, axis=2)
         self.model.set_input(rgb)
         self.model.invoke()
-        get = self.model.interpreter.get_tensor
-        reg, logits = get(self._regressors)[0], get(self._scores)[0, :, 0]
+        reg = self.model.raw_output_named("regressors")[0]
+        logits = self.model.raw_output_named("classificators")[0, :, 0]
         best = int(np.argmax(logits))
         scores = 1.0 / (1.0 + np.exp(-np.clip(logits.astype(np.float64), -100.0, 100.0)))
         if scores[best] < MIN_SCORE:

@@ -1,6 +1,7 @@
 """Shared fixtures: the repo's example images, the optional ../shared data, and videos made from them."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import List, Sequence
 
@@ -11,6 +12,8 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
 EXAMPLES = REPO / "examples"
+#: How far ``turned_face`` turns the example (degrees): beyond what the face cascade finds.
+TURN_DEGREES = 35
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +28,23 @@ def shared_data() -> Path:
 def sample_images() -> List[Path]:
     """The four MesoNet sample faces bundled in examples/ (two real, two fake)."""
     return sorted(EXAMPLES.glob("*.jpg"))
+
+
+@pytest.fixture(scope="session")
+def turned_face(sample_images: List[Path]) -> np.ndarray:
+    """The last example face, gray, turned by ``TURN_DEGREES`` counter-clockwise about its centre."""
+    from eyegrad.runtime.decode import decode_image
+
+    gray = decode_image(sample_images[3])
+    h, w = gray.shape
+    return cv2.warpAffine(gray, cv2.getRotationMatrix2D((w / 2, h / 2), TURN_DEGREES, 1.0), (w, h),
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def eye_line_degrees(face) -> float:
+    """The angle of the line from a face's image-left eye to its right eye (image y down)."""
+    (lx, ly), (rx, ry) = (e.center for e in face.eyes)
+    return math.degrees(math.atan2(ry - ly, rx - lx))
 
 
 def write_video(path: Path, frames: Sequence[np.ndarray], fps: float = 10.0) -> Path:

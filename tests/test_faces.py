@@ -2,10 +2,8 @@
 and on face-free patches (real images from ../shared/data)."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
@@ -13,7 +11,8 @@ from eyegrad.runtime.boxes import Box
 from eyegrad.runtime.decode import decode_image
 from eyegrad.runtime.detector import Detector
 from eyegrad.runtime.faces import WHOLE_IMAGE_EYE_ROWS, WHOLE_IMAGE_EYE_SCALE_FACTOR, FaceFinder
-from eyegrad.runtime.features import eye_centers
+
+from conftest import eye_line_degrees
 
 #: MesoNet frames (a profile, a tilted head, closed eyes) on which the face cascade finds no box
 #: and the eye cascade no eye.
@@ -57,20 +56,15 @@ def test_relaxed_search_takes_a_large_tight_crop(finder: FaceFinder, shared_data
     assert len(faces) == 1 and faces[0].box == Box(0, 0, w, h)
 
 
-def test_relaxed_search_tilts_the_eyes_of_a_turned_face(sample_images) -> None:
+def test_relaxed_search_tilts_the_eyes_of_a_turned_face(turned_face) -> None:
     """An example face turned by 35 degrees, without the landmark model: no face box and no eye hit;
     the relaxed search fires on the copy turned back by 30, and the geometric eyes follow the tilt."""
     finder = FaceFinder(eye_landmarks=False)
-    gray = decode_image(sample_images[3])
-    h, w = gray.shape
-    turned = cv2.warpAffine(gray, cv2.getRotationMatrix2D((w / 2, h / 2), 35, 1.0), (w, h),
-                            borderMode=cv2.BORDER_REPLICATE)
-    assert finder.find_face_boxes(turned) == []
-    assert finder.relaxed_face_angle(turned) == -30.0
-    (face,) = finder.find(turned)
-    (lx, ly), (rx, ry) = eye_centers(face)
+    assert finder.find_face_boxes(turned_face) == []
+    assert finder.relaxed_face_angle(turned_face) == -30.0
+    (face,) = finder.find(turned_face)
     assert face.eyes_from == "geometry"
-    assert math.degrees(math.atan2(ry - ly, rx - lx)) == pytest.approx(-30.0, abs=1.0)
+    assert eye_line_degrees(face) == pytest.approx(-30.0, abs=1.0)
 
 
 def test_detector_gives_tight_crops_a_verdict(shared_data: Path) -> None:

@@ -16,6 +16,8 @@ from eyegrad.runtime.faces import FaceFinder
 from eyegrad.runtime.features import eye_centers
 from eyegrad.runtime.landmarks import INPUT_SIDE, square_crop
 
+from conftest import TURN_DEGREES, eye_line_degrees
+
 #: Largest distance (face widths) of a landmark eye centre from the cascade's on a face where the
 #: cascade finds a pair; on 335 faces of the data the median was 0.029 and the 90th percentile 0.049.
 CASCADE_TOLERANCE = 0.05
@@ -96,17 +98,12 @@ def test_landmark_eyes_of_a_mirrored_face_mirror(finder, sample_images) -> None:
         assert max(math.dist(p, q) for p, q in zip(eye_centers(face), back)) <= 0.03 * face.box.w
 
 
-def test_landmark_eyes_follow_a_turned_face(finder, sample_images) -> None:
+def test_landmark_eyes_follow_a_turned_face(finder, turned_face) -> None:
     """An example turned by 35 degrees: no face box, the relaxed search takes the image as the face,
     and the landmark eyes lie on the turned eye line."""
-    gray = decode_image(sample_images[3])
-    h, w = gray.shape
-    turned = cv2.warpAffine(gray, cv2.getRotationMatrix2D((w / 2, h / 2), 35, 1.0), (w, h),
-                            borderMode=cv2.BORDER_REPLICATE)
-    (face,) = finder.find(turned)
-    (lx, ly), (rx, ry) = eye_centers(face)
+    (face,) = finder.find(turned_face)
     assert face.eyes_from == "landmarks"
-    assert math.degrees(math.atan2(ry - ly, rx - lx)) == pytest.approx(-35.0, abs=3.0)
+    assert eye_line_degrees(face) == pytest.approx(-TURN_DEGREES, abs=3.0)
 
 
 def test_landmark_model_finds_no_face_in_face_free_patches(finder, shared_data: Path) -> None:

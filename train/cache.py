@@ -72,7 +72,7 @@ def crops_of_gray(gray: np.ndarray, geometry: BandGeometry) -> Optional[Tuple[np
     if not faces:
         return None
     face = faces[0]
-    return align_band(gray, *eye_centers(face), geometry), face.eyes_from != "geometry"
+    return align_band(gray, *eye_centers(face), geometry), face.eyes_found
 
 
 def extract_file(path: Path, geometry: BandGeometry, every: int, max_frames: int) -> dict:
