@@ -88,7 +88,7 @@ class Optimizer:
         """Augmented training batches of ``bands``, made as the run made them."""
         s = self.settings
         return AugmentedBands(self.data.train, CONTEXT_GEOMETRY, list(bands), s.batch_size, s.sbi_rate,
-                              self.data.real_only_sources, s.seed, AUGMENT_PRESETS[s.augment])
+                              self.data.real_only_sources, s.seed, AUGMENT_PRESETS[s.augment], s.paired_batches)
 
     def fine_tune(self, model: keras.Model, seq: AugmentedBands, settings: TrainSettings, **kw: Any) -> None:
         """``train_model``, early-stopped on the zoom-1 validation band; histories go to RUN/optimize."""

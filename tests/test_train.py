@@ -18,9 +18,10 @@ from eyegrad.train.augment import AUGMENT_PRESETS, AugmentConfig, augmented_feat
 from eyegrad.train.cache import CONTEXT_GEOMETRY
 from eyegrad.train.data import Sample, discover, group_key, split_groups
 from eyegrad.train.config import RunConfig, load_run, save_run
+from eyegrad.train.groups import identity_groups, pairs_of
 from eyegrad.train.loop import TrainSettings, learning_rate_schedule
 from eyegrad.train.run import SPLIT_VERSIONS, load_crops, load_samples, prepare, split_crops, split_summary
-from eyegrad.train.sequence import epoch_entries
+from eyegrad.train.sequence import AugmentedBands, epoch_entries
 from eyegrad.train.video import frame_indices, sample_frames
 
 
@@ -150,6 +151,31 @@ def test_sbi_only_trains_on_real_crops_with_a_blended_fake_for_each(shared_data:
     assert sum(e.weight for e in entries if e.label == 1) == pytest.approx(sum(e.weight for e in entries if e.label == 0))
 
 
+def test_paired_batches_put_each_dfdc_swap_in_a_batch_with_its_original(shared_data: Path, tmp_path: Path):
+    root = shared_data / "dfdc"
+    pairs = pairs_of(root)[:16]
+    samples = identity_groups([Sample(root / kind / name, label, "dfdc", "") for fake, original in pairs
+                               for kind, label, name in (("fake", 1, fake), ("real", 0, original))], [root])
+    crops = load_crops(samples, tmp_path, workers=1)
+    names = [Path(p).name for p in crops.paths]
+    pairs_with_crops = [(f, o) for f, o in pairs if f in names and o in names]
+    assert len(pairs_with_crops) >= 12
+    seq = AugmentedBands(crops, CONTEXT_GEOMETRY, [STUDENT_GEOMETRY], batch_size=6, sbi_rate=0.5, paired=True)
+    for epoch in range(3):
+        planned = epoch_entries(crops, 0.5, (), np.random.default_rng([0, epoch, 1]))
+        assert sorted(seq.entries) == sorted(planned)  # every entry once, none added
+        batch_of = {}
+        for b in range(len(seq)):
+            for e in seq.entries[b * 6:(b + 1) * 6]:
+                if not e.make_fake:
+                    batch_of[names[e.index]] = b
+        together = [batch_of[f] == batch_of[o] for f, o in pairs_with_crops if f in batch_of]
+        assert len(together) >= 10 and all(together)
+        seq.on_epoch_end()
+    with pytest.raises(EyegradError, match="even batch size"):
+        AugmentedBands(crops, CONTEXT_GEOMETRY, [STUDENT_GEOMETRY], batch_size=5, paired=True)
+
+
 def test_faces_found_or_missed_never_move_the_split(shared_data: Path, tmp_path: Path):
     samples = load_samples([shared_data / "ciplab" / "train"], limit=30, split="blocks")  # few blocks: cut into runs
     crops = load_crops(samples, tmp_path, workers=1)
@@ -212,10 +238,10 @@ def test_the_command_line_defaults_are_run_configs():
 def test_a_runs_training_settings_come_from_its_config():
     """Every fit setting a run can set reaches TrainSettings (``eyegrad optimize`` fine-tunes with them too)."""
     config = RunConfig(data=(), epochs=7, batch_size=8, lr=1e-4, sbi_rate=0.1, seed=3, augment="light",
-                       average_last=4)
+                       average_last=4, paired_batches=True)
     settings = TrainSettings.for_run(config)
     fixed = {"weight_decay", "patience", "label_smoothing", "warmup_epochs"}  # not options of `eyegrad train`
     from_run = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings) if f.name not in fixed}
     assert from_run == {"epochs": 7, "batch_size": 8, "learning_rate": 1e-4, "sbi_rate": 0.1, "seed": 3,
-                        "augment": "light", "average_last": 4}
+                        "augment": "light", "average_last": 4, "paired_batches": True}
     assert TrainSettings.for_run(config, epochs=2).epochs == 2

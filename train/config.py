@@ -96,6 +96,7 @@ class RunConfig(JsonConfig):
     sbi_only: bool = False
     augment: str = "strong"
     average_last: int = 0
+    paired_batches: bool = False
     val_fraction: float = 0.2
     seed: int = 0
     teacher: bool = False

@@ -41,6 +41,8 @@ class TrainSettings:
     #: linear learning-rate warm-up from 0 (at most a quarter of the run): without it, a fresh
     #: teacher at 3e-3 with strong augmentation stayed at loss 0.693 (docs/training/error_analysis.md)
     warmup_epochs: float = 1.0
+    #: every fake in a batch with a real of its identity group (``AugmentedBands``)
+    paired_batches: bool = False
 
     @classmethod
     def for_run(cls, config: RunConfig, epochs: Optional[int] = None) -> "TrainSettings":
@@ -48,7 +50,7 @@ class TrainSettings:
         ``eyegrad optimize`` fine-tunes the run's student."""
         return cls(epochs=config.epochs if epochs is None else epochs, batch_size=config.batch_size,
                    learning_rate=config.lr, sbi_rate=config.sbi_rate, seed=config.seed, augment=config.augment,
-                   average_last=config.average_last)
+                   average_last=config.average_last, paired_batches=config.paired_batches)
 
 
 def seed_everything(seed: int) -> None:
@@ -168,7 +170,7 @@ def fit(builder: Callable[[Tuple[int, int, int]], keras.Model], band: BandGeomet
     seed_everything(cfg.seed)
     strategy = distribution_strategy()
     seq = AugmentedBands(train, CONTEXT_GEOMETRY, [band], cfg.batch_size, cfg.sbi_rate, real_only_sources, cfg.seed,
-                         AUGMENT_PRESETS[cfg.augment])
+                         AUGMENT_PRESETS[cfg.augment], cfg.paired_batches)
     val_x = plain_batch(val, CONTEXT_GEOMETRY, band)
     with strategy.scope():
         model = builder((band.height, band.width, 3))

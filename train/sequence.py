@@ -1,10 +1,12 @@
 """Keras Sequences of augmented batches: real and fake crops plus self-blended fakes."""
 from __future__ import annotations
 
-from typing import List, NamedTuple, Sequence, Tuple
+from collections import defaultdict
+from typing import Dict, List, NamedTuple, Sequence, Tuple
 
 import numpy as np
 
+from eyegrad.runtime.errors import EyegradError
 from eyegrad.runtime.features import BandGeometry, mirror_features
 
 from .augment import AugmentConfig, augmented_features, plain_features
@@ -42,22 +44,53 @@ def epoch_entries(crops: CropSet, sbi_rate: float, real_only_sources: Sequence[s
     return [Entry(i, y, fake, float(wi)) for (i, y, fake), wi in zip(raw, w)]
 
 
+def paired_order(entries: Sequence[Entry], groups: np.ndarray, rng: np.random.Generator) -> List[Entry]:
+    """The entries in random order, each fake next to a real of its identity group (a face swap
+    with its original video, a self-blended fake with a real of its person) while the group has
+    reals left, the group's own fakes first. The other entries are adjacent twos of random
+    partners, so that in batches of an even size no pair is ever cut (an odd one out comes last)."""
+    by_group: Dict[str, Tuple[List[Entry], List[Entry]]] = defaultdict(lambda: ([], []))
+    for e in entries:
+        by_group[groups[e.index]][e.label].append(e)
+    units: List[List[Entry]] = []
+    singles: List[Entry] = []
+    for reals, fakes in by_group.values():
+        reals, fakes = [reals[i] for i in rng.permutation(len(reals))], [fakes[i] for i in rng.permutation(len(fakes))]
+        fakes.sort(key=lambda e: e.make_fake)  # stable: shuffled within each kind
+        n = min(len(reals), len(fakes))
+        units += [[fake, real] for fake, real in zip(fakes[:n], reals[:n])]
+        singles += reals[n:] + fakes[n:]
+    singles = [singles[i] for i in rng.permutation(len(singles))]
+    units += [singles[i:i + 2] for i in range(0, len(singles) - 1, 2)]
+    order = [e for i in rng.permutation(len(units)) for e in units[i]]
+    return order + singles[len(singles) - len(singles) % 2:]
+
+
 class AugmentedBands(keras.utils.Sequence):
-    """Batches of augmented features; with several bands, x is a list (student, teacher)."""
+    """Batches of augmented features; with several bands, x is a list (student, teacher).
+
+    With ``paired`` every fake shares its batch with a real of its identity group (``paired_order``):
+    what the person, scene and compression have in common pulls both ways within one step, so
+    the step learns what differs."""
 
     def __init__(self, crops: CropSet, context: BandGeometry, bands: Sequence[BandGeometry],
                  batch_size: int = 64, sbi_rate: float = 0.5, real_only_sources: Sequence[str] = (),
-                 seed: int = 0, cfg: AugmentConfig = AugmentConfig(), **kw) -> None:
+                 seed: int = 0, cfg: AugmentConfig = AugmentConfig(), paired: bool = False, **kw) -> None:
         super().__init__(**kw)
+        if paired and batch_size % 2:
+            raise EyegradError(f"paired batches need an even batch size, not {batch_size}")
         self.crops, self.context, self.bands = crops, context, list(bands)
         self.batch_size, self.sbi_rate, self.real_only = batch_size, sbi_rate, tuple(real_only_sources)
-        self.seed, self.cfg, self.epoch = seed, cfg, 0
+        self.seed, self.cfg, self.paired, self.epoch = seed, cfg, paired, 0
         self._plan()
 
     def _plan(self) -> None:
         rng = np.random.default_rng([self.seed, self.epoch, 1])
         entries = epoch_entries(self.crops, self.sbi_rate, self.real_only, rng)
-        self.entries = [entries[i] for i in rng.permutation(len(entries))]
+        if self.paired:
+            self.entries = paired_order(entries, self.crops.groups, rng)
+        else:
+            self.entries = [entries[i] for i in rng.permutation(len(entries))]
 
     def __len__(self) -> int:
         return max(1, len(self.entries) // self.batch_size)
