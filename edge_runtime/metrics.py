@@ -39,7 +39,8 @@ def binary_report(labels: Sequence[int], scores: Sequence[float], threshold: flo
                   decided: Sequence[bool] = None) -> Dict:
     """Accuracy, balanced accuracy, AUC, precision, recall, F1 and confusion counts.
 
-    ``decided`` marks the samples that got a prediction; undecided ones count as wrong.
+    ``decided`` marks the samples that got a prediction; undecided ones count as wrong. A metric
+    that needs both classes (or any sample) is None without them, so the report stays valid JSON.
     """
     y = np.asarray(labels, dtype=np.int64)
     s = np.asarray(scores, dtype=np.float64)
@@ -57,9 +58,9 @@ def binary_report(labels: Sequence[int], scores: Sequence[float], threshold: flo
     return {
         "n": n,
         "coverage": float(ok.mean()) if n else 0.0,
-        "accuracy": (tp + tn) / n if n else float("nan"),
-        "balanced_accuracy": (recall + specificity) / 2.0 if n_pos and n_neg else float("nan"),
-        "auc": roc_auc(y, np.where(ok, s, 0.5)),
+        "accuracy": (tp + tn) / n if n else None,
+        "balanced_accuracy": (recall + specificity) / 2.0 if n_pos and n_neg else None,
+        "auc": roc_auc(y, np.where(ok, s, 0.5)) if n_pos and n_neg else None,
         "precision": precision,
         "recall": recall,
         "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,

@@ -70,6 +70,26 @@ def test_evaluate_writes_the_report(sample_images, tmp_path: Path, real_name: st
     assert {r["label"] for r in report["per_image"]} == {"real", "fake"}
 
 
+def strict_json(text: str):
+    """``json.loads`` that refuses NaN and Infinity, as JSON parsers outside Python do."""
+    def refuse(name: str):
+        raise ValueError(f"{name} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_evaluate_on_reals_only_leaves_the_two_class_metrics_empty(sample_images, tmp_path: Path, capsys):
+    (tmp_path / "set" / "real").mkdir(parents=True)
+    for p in sample_images:
+        if "real" in p.name:
+            shutil.copy(p, tmp_path / "set" / "real" / p.name)
+    out = tmp_path / "report.json"
+    assert main(["evaluate", str(tmp_path / "set"), "--json", str(out)]) == 0
+    report = strict_json(out.read_text())
+    assert report["auc"] is None and report["balanced_accuracy"] is None
+    assert report["accuracy"] == pytest.approx(report["confusion"]["tn"] / report["n"])
+    assert "ROC-AUC -" in capsys.readouterr().out
+
+
 def test_evaluate_refuses_a_folder_without_classes(tmp_path: Path, capsys):
     assert main(["evaluate", str(tmp_path)]) == 2
     assert "no real/ or fake/ folder" in capsys.readouterr().err
@@ -77,7 +97,7 @@ def test_evaluate_refuses_a_folder_without_classes(tmp_path: Path, capsys):
 
 def test_info_prints_the_shipped_metadata(capsys):
     assert main(["info", str(DEFAULT_MODEL)]) == 0
-    meta = json.loads(capsys.readouterr().out)
+    meta = strict_json(capsys.readouterr().out)
     assert meta["feature_version"] == FEATURE_VERSION and meta["supersample"] == SUPERSAMPLE
     lo, hi = meta["uncertain_band"]
     assert 0 <= lo <= meta["threshold"] <= hi <= 1

@@ -27,7 +27,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--augment", choices=tuple(AUGMENT_PRESETS), default=D.augment, help="augmentation strength")
     p.add_argument("--average-last", type=int, default=D.average_last, metavar="N",
                    help="also average the weights of the last N epochs (no early stopping then)")
-    p.add_argument("--paired-batches", action="store_true",
+    p.add_argument("--paired-batches", action=argparse.BooleanOptionalAction, default=D.paired_batches,
                    help="put every fake in a batch with a real of the same person or scene (a dfdc swap with "
                         "its original, a self-blended fake with a real of its person)")
     p.add_argument("--val-fraction", type=float, default=D.val_fraction)

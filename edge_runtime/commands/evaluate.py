@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from ..datasets import MEDIA_SUFFIXES, labelled_files
 from ..detector import Detector
@@ -39,11 +39,17 @@ def evaluate(detector: Detector, files: List[Tuple[Path, int]], label: str = "ev
     return report
 
 
+def _metric(value: Optional[float]) -> str:
+    """A metric to 4 places, or "-" where the data cannot give it (one class only)."""
+    return "-" if value is None else f"{value:.4f}"
+
+
 def format_report(r: Dict) -> str:
     c = r["confusion"]
     return "\n".join([
         f"files {r['n']}  coverage {r['coverage']:.3f}",
-        f"accuracy {r['accuracy']:.4f}  balanced accuracy {r['balanced_accuracy']:.4f}  ROC-AUC {r['auc']:.4f}",
+        f"accuracy {_metric(r['accuracy'])}  balanced accuracy {_metric(r['balanced_accuracy'])}  "
+        f"ROC-AUC {_metric(r['auc'])}",
         f"precision {r['precision']:.4f}  recall {r['recall']:.4f}  F1 {r['f1']:.4f}",
         "confusion (fake = positive):",
         "              pred real  pred fake",
