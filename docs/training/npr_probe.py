@@ -1,0 +1,106 @@
+"""Does a native-grid NPR residual of the eye region tell fakes from reals, per source?
+
+For a sample of each source's files: the runtime's face and eyes, and the student's band
+mapped back into the image (its axis-aligned box at native resolution, from an even pixel).
+On that region, with no resizing or warp:
+
+* ``npr``: mean |g - up(down(g))|, nearest-neighbour down and up by 2 (NPR, Tan et al. 2024);
+* ``npr/shifted``: that, over the same residual on the grid shifted by one pixel. About 1 for
+  an image without a 2x2 structure; below 1 where pixels of the image's own 2x2 cells are
+  more alike than across them (2x up-sampling, or 8x8 JPEG blocks, whose edges fall between
+  the cells of the shifted grid only);
+* ``sobel``: mean Sobel magnitude, the sharpness control.
+
+Prints the ROC-AUC of each (fakes positive; a one-class source against the other sources'
+other class). ``--reencode Q`` re-encodes every file as JPEG quality Q first.
+
+    python docs/training/npr_probe.py --per-class 300 [--reencode 80] [--sources mesonet_df]
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+from pathlib import Path
+from typing import Optional, Tuple
+
+import cv2
+import numpy as np
+
+from eyegrad.runtime.faces import FaceFinder
+from eyegrad.runtime.features import STUDENT_GEOMETRY, band_transform, eye_centers
+from eyegrad.runtime.metrics import roc_auc
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+SOURCES = {"mesonet_df": "mesonet_df/train", "dfdc": "dfdc", "ciplab": "ciplab/train",
+           "stylegan_ffhq": "stylegan_ffhq", "genphotos": "genphotos", "utkface": "utkface"}
+_FINDER: Optional[FaceFinder] = None
+
+
+def npr_residual(gray: np.ndarray, offset: int) -> float:
+    """Mean |gray - its nearest-neighbour down-up copy| on the 2x2 grid starting at ``offset``."""
+    g = gray[offset:, offset:].astype(np.float32)
+    g = g[:g.shape[0] // 2 * 2, :g.shape[1] // 2 * 2]
+    return float(np.abs(g - np.repeat(np.repeat(g[::2, ::2], 2, 0), 2, 1)).mean())
+
+
+def band_region(gray: np.ndarray) -> Optional[np.ndarray]:
+    """The native-resolution box around the largest face's eye band, or None without a face."""
+    global _FINDER
+    _FINDER = _FINDER or FaceFinder()
+    faces = _FINDER.find(gray)
+    if not faces:
+        return None
+    inverse = cv2.invertAffineTransform(band_transform(*eye_centers(faces[0]), STUDENT_GEOMETRY))
+    h, w = STUDENT_GEOMETRY.height, STUDENT_GEOMETRY.width
+    corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64) @ inverse.T
+    x0, y0 = (max(0, int(v) // 2 * 2) for v in np.floor(corners.min(0)))
+    x1, y1 = np.ceil(corners.max(0)).astype(int)
+    region = gray[y0:min(y1, gray.shape[0]), x0:min(x1, gray.shape[1])]
+    return region if min(region.shape) >= 8 else None
+
+
+def measure(job: Tuple[Path, int]) -> Optional[Tuple[float, float, float]]:
+    """(npr, npr/shifted, sobel) of one file, re-encoded at ``quality`` if given."""
+    path, quality = job
+    bgr = cv2.imread(str(path))
+    if bgr is None:
+        return None
+    if quality:
+        bgr = cv2.imdecode(cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])[1], cv2.IMREAD_COLOR)
+    region = band_region(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
+    if region is None:
+        return None
+    gx, gy = cv2.Sobel(region, cv2.CV_32F, 1, 0), cv2.Sobel(region, cv2.CV_32F, 0, 1)
+    on_grid = npr_residual(region, 0)
+    return on_grid, on_grid / max(npr_residual(region, 1), 1e-6), float(np.sqrt(gx * gx + gy * gy).mean())
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--per-class", type=int, default=300, help="files per source and class (seeded sample)")
+    p.add_argument("--reencode", type=int, default=0, metavar="Q", help="re-encode every file at JPEG quality Q")
+    p.add_argument("--sources", nargs="+", default=list(SOURCES), choices=list(SOURCES))
+    args = p.parse_args()
+    rng = np.random.default_rng(0)
+    jobs = []
+    for source in args.sources:
+        for label, kind in ((0, "real"), (1, "fake")):
+            files = sorted((DATA / SOURCES[source] / kind).glob("*"))
+            jobs += [(source, label, files[i]) for i in sorted(rng.permutation(len(files))[:args.per_class])]
+    with mp.Pool(2) as pool:
+        values = pool.map(measure, [(path, args.reencode) for _, _, path in jobs], chunksize=16)
+    kept = [(s, y, v) for (s, y, _), v in zip(jobs, values) if v is not None]
+    src, y = np.array([k[0] for k in kept]), np.array([k[1] for k in kept])
+    columns = np.array([k[2] for k in kept])
+    print("| source | reals / fakes | AUC npr | AUC npr/shifted | AUC sobel | npr/shifted, median real / fake |")
+    print("|---|---|---|---|---|---|")
+    for source in args.sources:
+        m = src == source
+        scored = m if len(set(y[m])) == 2 else m | ((src != source) & (y != y[m][0]))
+        aucs = " | ".join(f"{roc_auc(y[scored], columns[scored, c]):.3f}" for c in range(3))
+        median = [f"{np.median(columns[m & (y == c), 1]):.3f}" if (m & (y == c)).any() else "-" for c in (0, 1)]
+        print(f"| {source} | {(m & (y == 0)).sum()} / {(m & (y == 1)).sum()} | {aucs} | {' / '.join(median)} |")
+
+
+if __name__ == "__main__":
+    main()
