@@ -29,7 +29,8 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="also average the weights of the last N epochs (no early stopping then)")
     p.add_argument("--paired-batches", action=argparse.BooleanOptionalAction, default=D.paired_batches,
                    help="put every fake in a batch with a real of the same person or scene (a dfdc swap with "
-                        "its original, a self-blended fake with a real of its person)")
+                        "its original, a self-blended fake with a real of its person; measured no gain: "
+                        "docs/training/loso.md)")
     p.add_argument("--val-fraction", type=float, default=D.val_fraction)
     p.add_argument("--split", choices=("groups", "blocks"), default=D.split,
                    help="validation split: 'groups' keeps each person or scene (pairs.csv, near-duplicate "

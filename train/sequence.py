@@ -69,9 +69,9 @@ def paired_order(entries: Sequence[Entry], groups: np.ndarray, rng: np.random.Ge
 class AugmentedBands(keras.utils.Sequence):
     """Batches of augmented features; with several bands, x is a list (student, teacher).
 
-    With ``paired`` every fake shares its batch with a real of its identity group (``paired_order``):
-    what the person, scene and compression have in common pulls both ways within one step, so
-    the step learns what differs."""
+    With ``paired`` every fake shares its batch with a real of its identity group (``paired_order``),
+    so that what the two have in common (person, scene, compression) pulls both ways within one
+    step. On these data it did not help (docs/training/loso.md, "paired batches")."""
 
     def __init__(self, crops: CropSet, context: BandGeometry, bands: Sequence[BandGeometry],
                  batch_size: int = 64, sbi_rate: float = 0.5, real_only_sources: Sequence[str] = (),
