@@ -1,7 +1,8 @@
 """Binary classification metrics in numpy (fake is the positive class)."""
 from __future__ import annotations
 
-from typing import Dict, Sequence
+import math
+from typing import Any, Dict, Sequence
 
 import numpy as np
 
@@ -40,7 +41,7 @@ def binary_report(labels: Sequence[int], scores: Sequence[float], threshold: flo
     """Accuracy, balanced accuracy, AUC, precision, recall, F1 and confusion counts.
 
     ``decided`` marks the samples that got a prediction; undecided ones count as wrong. A metric
-    that needs both classes (or any sample) is None without them, so the report stays valid JSON.
+    that needs both classes is NaN without them (``json_ready`` writes it as null).
     """
     y = np.asarray(labels, dtype=np.int64)
     s = np.asarray(scores, dtype=np.float64)
@@ -58,11 +59,26 @@ def binary_report(labels: Sequence[int], scores: Sequence[float], threshold: flo
     return {
         "n": n,
         "coverage": float(ok.mean()) if n else 0.0,
-        "accuracy": (tp + tn) / n if n else None,
-        "balanced_accuracy": (recall + specificity) / 2.0 if n_pos and n_neg else None,
-        "auc": roc_auc(y, np.where(ok, s, 0.5)) if n_pos and n_neg else None,
+        "accuracy": (tp + tn) / n if n else float("nan"),
+        "balanced_accuracy": (recall + specificity) / 2.0 if n_pos and n_neg else float("nan"),
+        "auc": roc_auc(y, np.where(ok, s, 0.5)),
         "precision": precision,
         "recall": recall,
         "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
         "confusion": {"tn": tn, "fp": fp, "fn": fn, "tp": tp},
     }
+
+
+def json_ready(value: Any) -> Any:
+    """``value`` with every NaN or infinite number (a metric its data cannot give, e.g. AUC
+    with one class) as None, numpy numbers as Python ones: what ``json.dumps`` writes as plain
+    JSON, which parsers outside Python (JavaScript, Android) accept."""
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value

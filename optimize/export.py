@@ -9,6 +9,7 @@ import numpy as np
 
 from eyegrad.runtime.errors import EyegradError
 from eyegrad.runtime.metadata import METADATA_NAME, ModelMetadata
+from eyegrad.runtime.metrics import json_ready
 from eyegrad.train.tf import tf
 
 try:
@@ -46,7 +47,7 @@ def convert(model, mode: str = "int8", representative: Optional[np.ndarray] = No
 def metadata_json(obj: Any) -> Dict:
     """``json.dumps`` hook: a ModelMetadata, anywhere in the value, as its JSON object."""
     if isinstance(obj, ModelMetadata):
-        return obj.to_dict()
+        return json_ready(obj.to_dict())
     raise TypeError(f"{type(obj).__name__} is not JSON serializable")
 
 
@@ -55,7 +56,7 @@ def embed_metadata(model_bytes: bytes, metadata: Union[ModelMetadata, Dict], nam
     entry of that name is overwritten in its own buffer, so re-embedding does not grow the file.
     ``metadata`` is a ModelMetadata, or any JSON value (tests embed broken metadata on purpose)."""
     model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(model_bytes, 0))
-    text = json.dumps(metadata, sort_keys=True, default=metadata_json)
+    text = json.dumps(json_ready(metadata), sort_keys=True, default=metadata_json, allow_nan=False)
     data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     model.metadata = list(model.metadata or [])
     entry = next((m for m in model.metadata if (m.name or b"").decode() == name), None)

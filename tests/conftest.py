@@ -1,6 +1,7 @@
 """Shared fixtures: the repo's example images, the optional ../shared data, and videos made from them."""
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import List, Sequence
@@ -39,6 +40,13 @@ def turned_face(sample_images: List[Path]) -> np.ndarray:
     h, w = gray.shape
     return cv2.warpAffine(gray, cv2.getRotationMatrix2D((w / 2, h / 2), TURN_DEGREES, 1.0), (w, h),
                           borderMode=cv2.BORDER_REPLICATE)
+
+
+def strict_json(text: str):
+    """``json.loads`` that refuses NaN and Infinity, as JSON parsers outside Python do."""
+    def refuse(name: str):
+        raise ValueError(f"{name} is not JSON")
+    return json.loads(text, parse_constant=refuse)
 
 
 def eye_line_degrees(face) -> float:

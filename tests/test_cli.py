@@ -14,6 +14,8 @@ from eyegrad.runtime.boxes import EYE_ORIGINS
 from eyegrad.runtime.features import FEATURE_VERSION, SUPERSAMPLE
 from eyegrad.runtime.model import DEFAULT_MODEL
 
+from conftest import strict_json
+
 DETECT_KEYS = {"path", "verdict", "p_fake", "faces", "timing_ms", "error"}
 FACE_KEYS = {"box", "eyes", "eyes_from", "p_fake"}
 TIMING_KEYS = {"decode", "detect", "features", "infer", "total"}
@@ -68,13 +70,6 @@ def test_evaluate_writes_the_report(sample_images, tmp_path: Path, real_name: st
     assert c["tn"] + c["fp"] + c["fn"] + c["tp"] == report["n"] * report["coverage"]
     assert report["accuracy"] == pytest.approx((c["tn"] + c["tp"]) / report["n"])
     assert {r["label"] for r in report["per_image"]} == {"real", "fake"}
-
-
-def strict_json(text: str):
-    """``json.loads`` that refuses NaN and Infinity, as JSON parsers outside Python do."""
-    def refuse(name: str):
-        raise ValueError(f"{name} is not JSON")
-    return json.loads(text, parse_constant=refuse)
 
 
 def test_evaluate_on_reals_only_leaves_the_two_class_metrics_empty(sample_images, tmp_path: Path, capsys):

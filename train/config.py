@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Type, TypeVar
 
 from eyegrad.runtime.errors import EyegradError
+from eyegrad.runtime.metrics import json_ready
 
 C = TypeVar("C", bound="JsonConfig")
 RUN_FILE = "run.json"
@@ -146,4 +147,4 @@ def load_run(run_dir: Path) -> TrainingRun:
 def save_run(out: Path, run: Dict[str, Any]) -> None:
     """Write ``run`` (built by ``run.run_metadata``, with results added) as ``out``/run.json."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / RUN_FILE).write_text(json.dumps(run, indent=1, default=float))
+    (out / RUN_FILE).write_text(json.dumps(json_ready(run), indent=1, default=float))

@@ -12,7 +12,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from eyegrad.runtime.features import BandGeometry
-from eyegrad.runtime.metrics import roc_auc
+from eyegrad.runtime.metrics import json_ready, roc_auc
 
 from .augment import AUGMENT_PRESETS
 from .cache import CONTEXT_GEOMETRY, CropSet
@@ -147,7 +147,7 @@ def train_model(model: keras.Model, seq: keras.utils.Sequence, val_x: np.ndarray
     callbacks = [best, keras.callbacks.TensorBoard(log_dir=str(out_dir / "tensorboard" / model.name),
                                                    write_graph=False), *extra_callbacks]
     model.fit(seq, epochs=cfg.epochs, callbacks=callbacks, verbose=2, shuffle=False)
-    (out_dir / f"{model.name}_history.json").write_text(json.dumps(best.history, indent=1))
+    (out_dir / f"{model.name}_history.json").write_text(json.dumps(json_ready(best.history), indent=1))
     return best.history
 
 

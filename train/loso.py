@@ -8,7 +8,7 @@ from typing import Dict
 import numpy as np
 
 from eyegrad.runtime.features import STUDENT_GEOMETRY
-from eyegrad.runtime.metrics import binary_report, roc_auc
+from eyegrad.runtime.metrics import binary_report, json_ready, roc_auc
 
 from .cache import CONTEXT_GEOMETRY
 from .config import RunConfig
@@ -69,6 +69,6 @@ def loso_report(config: RunConfig) -> Dict[str, Dict]:
     text = markdown_table(table, LOSO_COLUMNS, "held-out source")
     config.out.mkdir(parents=True, exist_ok=True)
     (config.out / "loso.md").write_text(text + "\n")
-    (config.out / "loso.json").write_text(json.dumps(table, indent=1, default=float))
+    (config.out / "loso.json").write_text(json.dumps(json_ready(table), indent=1, default=float))
     logger.info("%s", text)
     return table

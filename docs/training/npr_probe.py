@@ -12,7 +12,8 @@ On that region, with no resizing or warp:
 * ``sobel``: mean Sobel magnitude, the sharpness control.
 
 Prints the ROC-AUC of each (fakes positive; a one-class source against the other sources'
-other class). ``--reencode Q`` re-encodes every file as JPEG quality Q first.
+other class). ``--reencode Q`` re-encodes every file as JPEG quality Q first. Each source's
+sample is seeded by the source alone, so the same files are measured whatever ``--sources``.
 
     python docs/training/npr_probe.py --per-class 300 [--reencode 80] [--sources mesonet_df]
 """
@@ -30,7 +31,7 @@ from eyegrad.runtime.faces import FaceFinder
 from eyegrad.runtime.features import STUDENT_GEOMETRY, band_transform, eye_centers
 from eyegrad.runtime.metrics import roc_auc
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"  # ../shared/data beside the repo
 SOURCES = {"mesonet_df": "mesonet_df/train", "dfdc": "dfdc", "ciplab": "ciplab/train",
            "stylegan_ffhq": "stylegan_ffhq", "genphotos": "genphotos", "utkface": "utkface"}
 _FINDER: Optional[FaceFinder] = None
@@ -80,12 +81,13 @@ def main() -> None:
     p.add_argument("--per-class", type=int, default=300, help="files per source and class (seeded sample)")
     p.add_argument("--reencode", type=int, default=0, metavar="Q", help="re-encode every file at JPEG quality Q")
     p.add_argument("--sources", nargs="+", default=list(SOURCES), choices=list(SOURCES))
+    p.add_argument("--data", type=Path, default=DATA, help="the folder that holds the sources")
     args = p.parse_args()
-    rng = np.random.default_rng(0)
     jobs = []
     for source in args.sources:
+        rng = np.random.default_rng([0, list(SOURCES).index(source)])
         for label, kind in ((0, "real"), (1, "fake")):
-            files = sorted((DATA / SOURCES[source] / kind).glob("*"))
+            files = sorted((args.data / SOURCES[source] / kind).glob("*"))
             jobs += [(source, label, files[i]) for i in sorted(rng.permutation(len(files))[:args.per_class])]
     with mp.Pool(2) as pool:
         values = pool.map(measure, [(path, args.reencode) for _, _, path in jobs], chunksize=16)
@@ -96,6 +98,9 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for source in args.sources:
         m = src == source
+        if not m.any():
+            print(f"| {source} | no face found in the sample |")
+            continue
         scored = m if len(set(y[m])) == 2 else m | ((src != source) & (y != y[m][0]))
         aucs = " | ".join(f"{roc_auc(y[scored], columns[scored, c]):.3f}" for c in range(3))
         median = [f"{np.median(columns[m & (y == c), 1]):.3f}" if (m & (y == c)).any() else "-" for c in (0, 1)]

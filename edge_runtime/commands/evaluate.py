@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 from ..datasets import MEDIA_SUFFIXES, labelled_files
 from ..detector import Detector
 from ..errors import EyegradError
-from ..metrics import binary_report
+from ..metrics import binary_report, json_ready
 from ..progress import Progress
 from .common import add_model_args, add_video_args, detector_for
 
@@ -39,9 +40,9 @@ def evaluate(detector: Detector, files: List[Tuple[Path, int]], label: str = "ev
     return report
 
 
-def _metric(value: Optional[float]) -> str:
-    """A metric to 4 places, or "-" where the data cannot give it (one class only)."""
-    return "-" if value is None else f"{value:.4f}"
+def _metric(value: float) -> str:
+    """A metric to 4 places, or "-" where the data cannot give it (NaN: one class only)."""
+    return "-" if math.isnan(value) else f"{value:.4f}"
 
 
 def format_report(r: Dict) -> str:
@@ -68,6 +69,6 @@ def run(args: argparse.Namespace) -> int:
     report = evaluate(detector_for(args), files)
     print(format_report(report))
     if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=1))
+        Path(args.json).write_text(json.dumps(json_ready(report), indent=1, allow_nan=False))
         print(f"report written to {args.json}")
     return 0
