@@ -7,7 +7,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 
 from conftest import EXAMPLES
 from eyegrad.train.config import load_run

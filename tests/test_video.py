@@ -7,9 +7,7 @@ import subprocess
 import sys
 import wave
 from pathlib import Path
-from typing import List
 
-import cv2
 import numpy as np
 import pytest
 
