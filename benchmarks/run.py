@@ -138,19 +138,19 @@ def bench_frames() -> List[np.ndarray]:
     return [camera_frame(cv2.imread(str(p)), seed=i) for i, (p, _) in enumerate(sample_files())]
 
 
-def frame_ratio(peer: TfliteModel, peer_input: np.ndarray, s: Settings) -> Dict[str, float]:
-    """The shipped model's 640x480 frame (gray array in, 1 thread) against one invoke of ``peer``,
-    measured alternately (``frame_against_invoke``)."""
+def frame_ratio(peer: TfliteModel, peer_input: np.ndarray, frames: Sequence[np.ndarray], s: Settings
+                ) -> Dict[str, float]:
+    """The shipped model on ``frames`` (``bench_frames``; gray array in, 1 thread) against one invoke
+    of ``peer``, measured alternately (``frame_against_invoke``)."""
     set_threads(1)
-    frames = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in bench_frames()]
-    return frame_against_invoke(Detector(num_threads=1), frames, peer, peer_input, s.runs, s.warmup)
+    gray = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in frames]
+    return frame_against_invoke(Detector(num_threads=1), gray, peer, peer_input, s.runs, s.warmup)
 
 
-def runtime_stages(s: Settings) -> Tuple[Dict, Dict]:
-    """Per-stage latency on the sample images and on camera-like frames, 1 thread and all cores,
-    and the Meso-4 preprocessing time (for its end-to-end estimate)."""
+def runtime_stages(frames: Sequence[np.ndarray], s: Settings) -> Tuple[Dict, Dict]:
+    """Per-stage latency on the sample images and on the camera-like ``frames`` (``bench_frames``),
+    1 thread and all cores, and the Meso-4 preprocessing time (for its end-to-end estimate)."""
     images = [p.read_bytes() for p, _ in sample_files()]
-    frames = bench_frames()
     stages: Dict[str, Dict] = {"images": {}, "frames": {}}
     for n in sorted({1, s.threads}):
         key = thread_label(n)
@@ -235,13 +235,13 @@ def benchmark(s: Settings) -> Dict:
             rows.append(eyegrad_row(v.name, v.path, v.info, items, finder, s))
         except (EyegradError, OSError, ValueError, RuntimeError) as exc:
             skipped.append({"name": v.name, "reason": f"{v.path}: {str(exc).splitlines()[0]}"})
-    ratio = None
+    ratio, frames = None, bench_frames()
     if s.with_meso4:
         meso_rows, peer = meso4_rows(items, calib, s, skipped)
         rows += meso_rows
         if peer is not None:
-            ratio = frame_ratio(peer, meso4.meso4_input(items[0].data), s)
-    stages, meso_pre = runtime_stages(s)
+            ratio = frame_ratio(peer, meso4.meso4_input(items[0].data), frames, s)
+    stages, meso_pre = runtime_stages(frames, s)
     add_estimates(rows, stages, meso_pre, len(EyeModel().zooms))  # the stages run the default model
     labels = [it.label for it in items]
     images.update(n=len(items), real=labels.count(0), fake=labels.count(1),

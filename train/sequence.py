@@ -44,6 +44,11 @@ def epoch_entries(crops: CropSet, sbi_rate: float, real_only_sources: Sequence[s
     return [Entry(i, y, fake, float(wi)) for (i, y, fake), wi in zip(raw, w)]
 
 
+def shuffled(items: Sequence, rng: np.random.Generator) -> list:
+    """``items`` in the random order of one ``rng.permutation``."""
+    return [items[i] for i in rng.permutation(len(items))]
+
+
 def paired_order(entries: Sequence[Entry], groups: np.ndarray, rng: np.random.Generator) -> List[Entry]:
     """The entries in random order, each fake next to a real of its identity group (a face swap
     with its original video, a self-blended fake with a real of its person) while the group has
@@ -55,14 +60,14 @@ def paired_order(entries: Sequence[Entry], groups: np.ndarray, rng: np.random.Ge
     units: List[List[Entry]] = []
     singles: List[Entry] = []
     for reals, fakes in by_group.values():
-        reals, fakes = [reals[i] for i in rng.permutation(len(reals))], [fakes[i] for i in rng.permutation(len(fakes))]
+        reals, fakes = shuffled(reals, rng), shuffled(fakes, rng)
         fakes.sort(key=lambda e: e.make_fake)  # stable: shuffled within each kind
         n = min(len(reals), len(fakes))
         units += [[fake, real] for fake, real in zip(fakes[:n], reals[:n])]
         singles += reals[n:] + fakes[n:]
-    singles = [singles[i] for i in rng.permutation(len(singles))]
+    singles = shuffled(singles, rng)
     units += [singles[i:i + 2] for i in range(0, len(singles) - 1, 2)]
-    order = [e for i in rng.permutation(len(units)) for e in units[i]]
+    order = [e for unit in shuffled(units, rng) for e in unit]
     return order + singles[len(singles) - len(singles) % 2:]
 
 
@@ -90,7 +95,7 @@ class AugmentedBands(keras.utils.Sequence):
         if self.paired:
             self.entries = paired_order(entries, self.crops.groups, rng)
         else:
-            self.entries = [entries[i] for i in rng.permutation(len(entries))]
+            self.entries = shuffled(entries, rng)
 
     def __len__(self) -> int:
         return max(1, len(self.entries) // self.batch_size)
