@@ -9,7 +9,10 @@ On that region, with no resizing or warp:
   an image without a 2x2 structure; below 1 where pixels of the image's own 2x2 cells are
   more alike than across them (2x up-sampling, or 8x8 JPEG blocks, whose edges fall between
   the cells of the shifted grid only);
-* ``sobel``: mean Sobel magnitude, the sharpness control.
+* ``sobel``: mean Sobel magnitude, the sharpness control;
+* ``sobel/face``: that over the mean Sobel magnitude of the whole face box: is the eye region
+  softer or crisper than the rest of its face (a pasted face generated at a lower resolution)?
+* ``chroma``: mean distance of the region's pixels from its mean (Cr, Cb): colour variation.
 
 Prints the ROC-AUC of each (fakes positive; a one-class source against the other sources'
 other class). ``--reencode Q`` re-encodes every file as JPEG quality Q first. Each source's
@@ -27,6 +30,7 @@ from typing import Optional, Tuple
 import cv2
 import numpy as np
 
+from eyegrad.runtime.boxes import Box
 from eyegrad.runtime.faces import FaceFinder
 from eyegrad.runtime.features import STUDENT_GEOMETRY, band_transform, eye_centers
 from eyegrad.runtime.metrics import roc_auc
@@ -44,8 +48,9 @@ def npr_residual(gray: np.ndarray, offset: int) -> float:
     return float(np.abs(g - np.repeat(np.repeat(g[::2, ::2], 2, 0), 2, 1)).mean())
 
 
-def band_region(gray: np.ndarray) -> Optional[np.ndarray]:
-    """The native-resolution box around the largest face's eye band, or None without a face."""
+def band_box(gray: np.ndarray) -> Optional[Tuple[Box, Box]]:
+    """The native-resolution box around the largest face's eye band (from an even pixel) and
+    the face box, or None without a face or with a band under 8 pixels."""
     global _FINDER
     _FINDER = _FINDER or FaceFinder()
     faces = _FINDER.find(gray)
@@ -56,24 +61,40 @@ def band_region(gray: np.ndarray) -> Optional[np.ndarray]:
     corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64) @ inverse.T
     x0, y0 = (max(0, int(v) // 2 * 2) for v in np.floor(corners.min(0)))
     x1, y1 = np.ceil(corners.max(0)).astype(int)
-    region = gray[y0:min(y1, gray.shape[0]), x0:min(x1, gray.shape[1])]
-    return region if min(region.shape) >= 8 else None
+    band = Box(x0, y0, min(x1, gray.shape[1]) - x0, min(y1, gray.shape[0]) - y0)
+    return (band, faces[0].box) if min(band.w, band.h) >= 8 else None
 
 
-def measure(job: Tuple[Path, int]) -> Optional[Tuple[float, float, float]]:
-    """(npr, npr/shifted, sobel) of one file, re-encoded at ``quality`` if given."""
+def crop(image: np.ndarray, box: Box) -> np.ndarray:
+    """The pixels of ``box`` (clipped to the image)."""
+    return image[max(box.y, 0):box.y + box.h, max(box.x, 0):box.x + box.w]
+
+
+def sobel_magnitude(gray: np.ndarray) -> float:
+    """Mean Sobel gradient magnitude."""
+    gx, gy = cv2.Sobel(gray, cv2.CV_32F, 1, 0), cv2.Sobel(gray, cv2.CV_32F, 0, 1)
+    return float(np.sqrt(gx * gx + gy * gy).mean())
+
+
+def measure(job: Tuple[Path, int]) -> Optional[Tuple[float, ...]]:
+    """(npr, npr/shifted, sobel, sobel/face, chroma) of one file, re-encoded at ``quality`` if given."""
     path, quality = job
     bgr = cv2.imread(str(path))
     if bgr is None:
         return None
     if quality:
         bgr = cv2.imdecode(cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])[1], cv2.IMREAD_COLOR)
-    region = band_region(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
-    if region is None:
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    boxes = band_box(gray)
+    if boxes is None:
         return None
-    gx, gy = cv2.Sobel(region, cv2.CV_32F, 1, 0), cv2.Sobel(region, cv2.CV_32F, 0, 1)
-    on_grid = npr_residual(region, 0)
-    return on_grid, on_grid / max(npr_residual(region, 1), 1e-6), float(np.sqrt(gx * gx + gy * gy).mean())
+    band, face = boxes
+    region = crop(gray, band)
+    chroma = crop(cv2.cvtColor(bgr, cv2.COLOR_BGR2YCrCb), band)[:, :, 1:].reshape(-1, 2).astype(np.float32)
+    on_grid, sharpness = npr_residual(region, 0), sobel_magnitude(region)
+    return (on_grid, on_grid / max(npr_residual(region, 1), 1e-6), sharpness,
+            sharpness / max(sobel_magnitude(crop(gray, face)), 1e-6),
+            float(np.linalg.norm(chroma - chroma.mean(0), axis=1).mean()))
 
 
 def main() -> None:
@@ -94,15 +115,16 @@ def main() -> None:
     kept = [(s, y, v) for (s, y, _), v in zip(jobs, values) if v is not None]
     src, y = np.array([k[0] for k in kept]), np.array([k[1] for k in kept])
     columns = np.array([k[2] for k in kept])
-    print("| source | reals / fakes | AUC npr | AUC npr/shifted | AUC sobel | npr/shifted, median real / fake |")
-    print("|---|---|---|---|---|---|")
+    print("| source | reals / fakes | AUC npr | AUC npr/shifted | AUC sobel | AUC sobel/face | AUC chroma "
+          "| npr/shifted, median real / fake |")
+    print("|---|---|---|---|---|---|---|---|")
     for source in args.sources:
         m = src == source
         if not m.any():
             print(f"| {source} | no face found in the sample |")
             continue
         scored = m if len(set(y[m])) == 2 else m | ((src != source) & (y != y[m][0]))
-        aucs = " | ".join(f"{roc_auc(y[scored], columns[scored, c]):.3f}" for c in range(3))
+        aucs = " | ".join(f"{roc_auc(y[scored], columns[scored, c]):.3f}" for c in range(columns.shape[1]))
         median = [f"{np.median(columns[m & (y == c), 1]):.3f}" if (m & (y == c)).any() else "-" for c in (0, 1)]
         print(f"| {source} | {(m & (y == 0)).sum()} / {(m & (y == 1)).sum()} | {aucs} | {' / '.join(median)} |")
 
