@@ -6,7 +6,7 @@ OpenCV, Pillow and a TFLite interpreter. ``eyegrad.train`` and ``eyegrad.optimiz
 """
 from .runtime import Box, Detector, DetectResult, EyegradError, Face, FaceResult, InputError, ModelError
 
-__version__ = "0.5.0"
+__version__ = "0.6.0"
 
 __all__ = ["Box", "Detector", "DetectResult", "EyegradError", "Face", "FaceResult", "InputError", "ModelError",
            "__version__"]

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from eyegrad.cli import build_parser
+from eyegrad.cli import build_parser, main
 from eyegrad.runtime.decode import decode_image
 from eyegrad.runtime.errors import EyegradError
 from eyegrad.runtime.faces import FaceFinder
@@ -233,6 +233,20 @@ def test_run_config_round_trips_through_run_json(tmp_path: Path):
 def test_the_command_line_defaults_are_run_configs():
     args = build_parser("train").parse_args(["train", "--data", "d/a"])
     assert RunConfig.from_args(args) == RunConfig(data=(Path("d/a"),))
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--loso-only", "--loso-sources", "stylegan"], "stylegan is not among the sources of --data (dfdc, genphotos)"),
+    (["--loso-sources", "dfdc"], "add --loso or --loso-only"),
+])
+def test_loso_sources_must_name_a_source_of_a_leave_one_out_run(tmp_path: Path, capsys, options, message):
+    roots = [tmp_path / "dfdc", tmp_path / "genphotos"]
+    for root in roots:
+        root.mkdir()
+    assert main(["train", "--data", *map(str, roots), "--out", str(tmp_path / "run"), *options]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("eyegrad: error:") and message in err[0]
+    assert not (tmp_path / "run").exists()
 
 
 def test_a_runs_training_settings_come_from_its_config():

@@ -204,3 +204,15 @@ def test_leave_one_source_out_scores_each_source_with_a_run_that_never_saw_it(sh
     assert lines[0] == ("| held-out source | n | paired | accuracy | auc | fake_catch_rate | real_pass_rate "
                         "| val_auc |")
     assert [line.split(" | ")[0] for line in lines[2:]] == ["| ciplab", "| mesonet_df", "| utkface"]
+
+
+def test_loso_sources_leaves_out_only_the_sources_named(shared_data: Path, tmp_path: Path):
+    roots = [shared_data / "mesonet_df" / "train", shared_data / "ciplab" / "train", shared_data / "utkface"]
+    out = tmp_path / "one_row"
+    code = main(["train", "--loso-only", "--loso-sources", "ciplab", "--data", *map(str, roots), "--limit", "8",
+                 "--loso-epochs", "1", "--batch-size", "16", "--out", str(out), "--cache", str(tmp_path / "cache"),
+                 "--workers", "1"])
+    assert code == 0
+    table = strict_json((out / "loso.json").read_text())
+    assert list(table) == ["ciplab"]
+    assert table["ciplab"]["n"] > 0 and 0.0 <= table["ciplab"]["auc"] <= 1.0

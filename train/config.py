@@ -108,6 +108,7 @@ class RunConfig(JsonConfig):
     loso: bool = False
     loso_epochs: int = 12
     loso_only: bool = False
+    loso_sources: Tuple[str, ...] = ()
     limit: Optional[int] = None
     cache: Optional[Path] = None
     workers: int = 0
