@@ -236,7 +236,7 @@ def test_the_command_line_defaults_are_run_configs():
 
 
 @pytest.mark.parametrize("options, message", [
-    (["--loso-only", "--loso-sources", "stylegan"], "stylegan is not among the sources of --data (dfdc, genphotos)"),
+    (["--loso-only", "--loso-sources", "stylegan"], "no source of --data: stylegan (the sources: dfdc, genphotos)"),
     (["--loso-sources", "dfdc"], "add --loso or --loso-only"),
 ])
 def test_loso_sources_must_name_a_source_of_a_leave_one_out_run(tmp_path: Path, capsys, options, message):

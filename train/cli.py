@@ -67,8 +67,8 @@ def run(args: argparse.Namespace) -> int:
     sources = sorted({source_name(root) for root in config.data})
     unknown = sorted(set(config.loso_sources) - set(sources))
     if unknown:
-        raise EyegradError(f"--loso-sources: {', '.join(unknown)} is not among the sources of --data "
-                           f"({', '.join(sources)})")
+        raise EyegradError(f"--loso-sources names no source of --data: {', '.join(unknown)} "
+                           f"(the sources: {', '.join(sources)})")
     show_progress()
     from .experiment import train_and_report  # TensorFlow is imported only here
 

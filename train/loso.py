@@ -50,7 +50,7 @@ def leave_one_source_out(config: RunConfig) -> Dict[str, Dict]:
     samples, crops = run_crops(config)
     settings = TrainSettings.for_run(config, config.loso_epochs)
     table = {}
-    for src in sorted(config.loso_sources or {source_name(root) for root in config.data}):
+    for src in sorted(set(config.loso_sources) or {source_name(root) for root in config.data}):
         data, held = split_crops(crops, samples, config.val_fraction, config.seed, holdout=src,
                                  sbi_only=config.sbi_only, split=config.split)
         if held is None or len(held.labels) == 0 or len(data.train.labels) == 0:
