@@ -9,7 +9,6 @@ from eyegrad.runtime.logs import show_progress
 
 from .augment import AUGMENT_PRESETS
 from .config import RunConfig
-from .data import source_name
 
 D = RunConfig  # the defaults of the options
 
@@ -64,11 +63,10 @@ def run(args: argparse.Namespace) -> int:
             raise EyegradError(f"no such dataset folder: {root}")
     if config.loso_sources and not (config.loso or config.loso_only):
         raise EyegradError("--loso-sources chooses rows of the leave-one-source-out table: add --loso or --loso-only")
-    sources = sorted({source_name(root) for root in config.data})
-    unknown = sorted(set(config.loso_sources) - set(sources))
+    unknown = sorted(set(config.loso_sources) - set(config.sources))
     if unknown:
         raise EyegradError(f"--loso-sources names no source of --data: {', '.join(unknown)} "
-                           f"(the sources: {', '.join(sources)})")
+                           f"(the sources: {', '.join(config.sources)})")
     show_progress()
     from .experiment import train_and_report  # TensorFlow is imported only here
 

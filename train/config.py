@@ -23,6 +23,8 @@ from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Type, TypeVar
 from eyegrad.runtime.errors import EyegradError
 from eyegrad.runtime.metrics import json_ready
 
+from .data import source_name
+
 C = TypeVar("C", bound="JsonConfig")
 RUN_FILE = "run.json"
 
@@ -115,6 +117,16 @@ class RunConfig(JsonConfig):
     frames_every: int = 10
     frames_max: int = 20
     split: str = "groups"
+
+    @property
+    def sources(self) -> Tuple[str, ...]:
+        """The names of the ``data`` sources (``source_name``), sorted."""
+        return tuple(sorted({source_name(root) for root in self.data}))
+
+    @property
+    def held_out_sources(self) -> Tuple[str, ...]:
+        """The sources the leave-one-source-out table leaves out in turn: ``loso_sources``, or every one."""
+        return tuple(sorted(set(self.loso_sources))) or self.sources
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,7 +12,6 @@ from eyegrad.runtime.metrics import binary_report, json_ready, roc_auc
 
 from .cache import CONTEXT_GEOMETRY
 from .config import RunConfig
-from .data import source_name
 from .loop import TrainSettings, fit
 from .models import build_student
 from .reports import LOSO_COLUMNS, markdown_table
@@ -50,7 +49,7 @@ def leave_one_source_out(config: RunConfig) -> Dict[str, Dict]:
     samples, crops = run_crops(config)
     settings = TrainSettings.for_run(config, config.loso_epochs)
     table = {}
-    for src in sorted(set(config.loso_sources) or {source_name(root) for root in config.data}):
+    for src in config.held_out_sources:
         data, held = split_crops(crops, samples, config.val_fraction, config.seed, holdout=src,
                                  sbi_only=config.sbi_only, split=config.split)
         if held is None or len(held.labels) == 0 or len(data.train.labels) == 0:
