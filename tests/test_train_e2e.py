@@ -206,7 +206,8 @@ def test_leave_one_source_out_scores_each_source_with_a_run_that_never_saw_it(sh
     assert [line.split(" | ")[0] for line in lines[2:]] == ["| ciplab", "| mesonet_df", "| utkface"]
 
 
-def test_loso_sources_leaves_out_only_the_sources_named(shared_data: Path, tmp_path: Path):
+def test_loso_sources_leaves_out_only_the_sources_named_and_run_json_records_them(shared_data: Path, tmp_path: Path,
+                                                                                   capsys):
     roots = [shared_data / "mesonet_df" / "train", shared_data / "ciplab" / "train", shared_data / "utkface"]
     out = tmp_path / "one_row"
     code = main(["train", "--loso-only", "--loso-sources", "ciplab", "--data", *map(str, roots), "--limit", "8",
@@ -216,3 +217,10 @@ def test_loso_sources_leaves_out_only_the_sources_named(shared_data: Path, tmp_p
     table = strict_json((out / "loso.json").read_text())
     assert list(table) == ["ciplab"]
     assert table["ciplab"]["n"] > 0 and 0.0 <= table["ciplab"]["auc"] <= 1.0
+    run = strict_json((out / "run.json").read_text())  # the table says how it was made
+    assert run["loso"] == table and run["args"]["loso_sources"] == ["ciplab"] and run["args"]["loso_epochs"] == 1
+    assert run["data"] == [str(r) for r in roots]
+    assert main(["optimize", "--run", str(out)]) == 2  # no student was trained to optimize
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.endswith("has no student.weights.h5 (an `eyegrad train --loso-only` run trains none): "
+                        "name one with --student")

@@ -43,10 +43,12 @@ def roles(config: RunConfig) -> List[Role]:
 
 def train_and_report(config: RunConfig) -> Dict:
     """Train the run's models; write their weights, run.json, report.md and the plots into ``config.out``."""
-    if config.loso_only:
-        return {"loso": loso_report(config)}
     out = config.out
     run = run_metadata(config)
+    if config.loso_only:  # run.json records the command and settings of the table, and the table
+        run["loso"] = loso_report(config)
+        save_run(out, run)
+        return run
     data = prepare(config)
     run["split"] = split_summary(data)
     logger.info("train %d crops, validation %d crops; self-blended fakes for %s", len(data.train.labels),
