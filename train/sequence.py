@@ -107,7 +107,7 @@ class AugmentedBands(keras.utils.Sequence):
         per_band: List[list] = [[] for _ in self.bands]
         for e in chunk:
             for k, f in enumerate(augmented_features(self.crops.crops[e.index], e.make_fake, self.context,
-                                                     self.bands, rng, self.cfg)):
+                                                     self.bands, rng, self.cfg, fake=e.label == 1)):
                 per_band[k].append(f)
         xs = [np.stack(v) for v in per_band]
         y = np.array([e.label for e in chunk], np.float32)
