@@ -89,7 +89,7 @@ def degrade(img: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig, fake:
         img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.3, 1.3))
     if rng.random() < cfg.sharpen:
         img = unsharp(img, rng.uniform(0.3, 1.5), rng.uniform(0.5, 1.5))
-    if rng.random() < cfg.counter_sharpness:
+    if cfg.counter_sharpness and rng.random() < cfg.counter_sharpness:  # no draw when off: presets keep their stream
         img = (unsharp(img, rng.uniform(0.3, 1.5), rng.uniform(0.5, 1.5)) if fake
                else cv2.GaussianBlur(img, (0, 0), rng.uniform(0.3, 1.3)))
     if rng.random() < cfg.photometric:

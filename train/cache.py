@@ -32,8 +32,7 @@ CONTEXT_GEOMETRY = STUDENT_GEOMETRY.scaled(1.75).supersampled()
 #: Version of the cached crops (face finding and band alignment); bump it when they change.
 #: The gradient features are computed from the crops at training time, so the feature
 #: version is not part of the key.
-CACHE_VERSION = "crops-v5"  # v2: eye rows 0.18-0.58; v3: eye scale step 1.15; v4: relaxed face evidence for tight crops;
-#                            v5: eyes from the landmark model
+CACHE_VERSION = "crops-v5"
 DEFAULT_CACHE = Path(os.environ.get("EYEGRAD_CACHE", Path.home() / ".cache" / "eyegrad"))
 
 
