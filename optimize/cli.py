@@ -44,7 +44,7 @@ def check_inputs(config: OptimizeConfig) -> None:
         raise EyegradError(f"{config.teacher} has no teacher.weights.h5: train one with `eyegrad train --teacher`")
     if config.student is not None and not config.student.is_file():
         raise EyegradError(f"no such student weights file: {config.student}")
-    if config.student is None and config.recalibrate is None and not (config.run / "student.weights.h5").is_file():
+    if config.recalibrate is None and not config.student_weights.is_file():
         raise EyegradError(f"{config.run} has no student.weights.h5 (an `eyegrad train --loso-only` run trains "
                            "none): name one with --student")
     if config.recalibrate is not None and not config.recalibrate.is_file():

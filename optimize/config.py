@@ -34,6 +34,11 @@ class OptimizeConfig(JsonConfig):
     recalibrate: Optional[Path] = None
     workers: int = 0
 
+    @property
+    def student_weights(self) -> Path:
+        """The student weights to start from: ``student``, or the run's own."""
+        return self.student or self.run / "student.weights.h5"
+
 
 def save_optimize(config: OptimizeConfig, command: Optional[str] = None) -> None:
     """Record ``config`` (and the command line) as optimize.json in its variants folder."""

@@ -75,7 +75,7 @@ class Optimizer:
         self.val_y = self.data.val.labels
         self.rep = representative(self.data)
         self.student = build_student((STUDENT_GEOMETRY.height, STUDENT_GEOMETRY.width, 3))
-        self.student.load_weights(str(config.student or self.run_dir / "student.weights.h5"))
+        self.student.load_weights(str(config.student_weights))
         self.teacher = None
         # the band the teacher was trained on (older runs used another context)
         self.teacher_geometry = BandGeometry.from_dict(self.teacher_record.get("teacher_geometry",
