@@ -30,9 +30,8 @@ from eyegrad.runtime.detector import Detector
 from eyegrad.runtime.metrics import roc_auc
 from eyegrad.train.augment import unsharp
 from eyegrad.train.run import load_samples, split_samples
+from npr_probe import DATA, SOURCES  # the six roots of ../shared/data, beside this script
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"  # ../shared/data beside the repo
-ROOTS = ["mesonet_df/train", "dfdc", "ciplab/train", "stylegan_ffhq", "genphotos", "utkface"]
 PROCESSING: Dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "stored": lambda g: g,
     "sharpened": lambda g: unsharp(g, 1.0, 1.0),
@@ -42,7 +41,7 @@ PROCESSING: Dict[str, Callable[[np.ndarray], np.ndarray]] = {
 
 def validation_files(per_class: int) -> Dict[tuple, List[Path]]:
     """Up to ``per_class`` validation files per (source, label), evenly spaced in the split."""
-    samples = load_samples([DATA / r for r in ROOTS], split="groups")
+    samples = load_samples([DATA / r for r in SOURCES.values()], split="groups")
     _, val = split_samples(samples, "groups", 0.2, 0)
     out: Dict[tuple, List[Path]] = {}
     for key in sorted({(s.source, s.label) for s in val}):
