@@ -82,6 +82,19 @@ def test_detect_imports_no_training_layer_and_no_tensorflow(sample_images) -> No
     assert '"verdict"' in proc.stdout
 
 
+@pytest.mark.parametrize("code", ["from eyegrad import Detector, __version__; print(__version__)",
+                                  "import runpy; runpy.run_module('eyegrad', run_name='__main__')"])
+def test_a_folder_named_eyegrad_in_the_working_directory_does_not_shadow_the_package(tmp_path, code) -> None:
+    """A clone named ``eyegrad`` seen from its parent folder is a namespace package candidate."""
+    (tmp_path / "eyegrad" / "edge_runtime").mkdir(parents=True)
+    proc = subprocess.run([sys.executable, "-c", code, "--version"], capture_output=True, text=True, timeout=60,
+                          cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    import eyegrad
+
+    assert eyegrad.__version__ in proc.stdout
+
+
 def test_a_command_of_a_missing_extra_says_which_extra_in_one_line(monkeypatch, capsys) -> None:
     monkeypatch.setitem(cli.EXTRA_MODULES, "train", ("eyegrad_no_such_module",))
     assert cli.main(["train", "--data", "."]) == 2
