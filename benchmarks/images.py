@@ -13,11 +13,13 @@ import cv2
 import numpy as np
 
 from eyegrad.runtime.datasets import IMAGE_SUFFIXES, class_dirs, iter_files
+from eyegrad.runtime.errors import EyegradError
 
 REPO = Path(__file__).resolve().parent.parent
 #: ../shared/data beside the repository.
 SHARED_DATA = REPO.parent / "shared" / "data"
-#: The four bundled sample faces (two real, two fake) used by ``--quick``.
+#: The four bundled sample faces (two real, two fake) used by ``--quick``: examples/ of a checkout,
+#: eyegrad/examples/ of an installed wheel.
 EXAMPLES = REPO / "examples"
 #: The labelled sets of the default validation subset (paths under the data root).
 BENCH_SETS = ("mesonet_df/train", "ciplab/train", "stylegan_ffhq")
@@ -54,7 +56,10 @@ def validation_subset(data_root: Path = SHARED_DATA, per_set: int = 200, sets: S
 
 def sample_files() -> Labelled:
     """The bundled examples with their labels (from the file name)."""
-    return [(p, int(p.name.startswith("fake"))) for p in sorted(EXAMPLES.glob("*.jpg"))]
+    files = sorted(EXAMPLES.glob("*.jpg"))
+    if not files:
+        raise EyegradError(f"the bundled example images are missing: no *.jpg in {EXAMPLES}")
+    return [(p, int(p.name.startswith("fake"))) for p in files]
 
 
 def camera_frame(face_bgr: np.ndarray, size: Tuple[int, int] = (640, 480), face_height: int = 240,

@@ -65,8 +65,9 @@ def choose_images(s: Settings) -> Tuple[Dict[str, Labelled], Labelled, Dict]:
                                                f"spaced in name order", "notes": [OVERLAP_NOTE]}
     subsets = validation_subset(SHARED_DATA, s.per_set, BENCH_SETS)
     if not subsets:
-        raise EyegradError(f"no benchmark data at {SHARED_DATA}: pass --data DIR (a folder with real/ and fake/) "
-                           "or --quick")
+        raise EyegradError("the full benchmark needs labelled images: pass --data DIR (a folder with real/ and "
+                           "fake/) or keep ../shared/data beside a checkout; `eyegrad bench --quick` times this "
+                           "device on the bundled examples")
     calib = [f for files in validation_subset(SHARED_DATA, 60, BENCH_SETS, offset=0.5).values() for f in files]
     desc = (f"{s.per_set} per set from ../shared/data {', '.join(subsets)}: real and fake balanced, taken evenly "
             f"spaced in file-name order (benchmarks/images.py)")
