@@ -16,6 +16,7 @@ from typing import Mapping, Optional, Tuple, Union
 import numpy as np
 
 from .errors import ModelError
+from .library_logs import tflite_info_hidden
 
 #: Environment variable that forces one interpreter (a key of ``INTERPRETERS``), e.g. for
 #: checking a model on the old ``tflite_runtime`` when LiteRT is installed too.
@@ -95,8 +96,9 @@ class TfliteModel:
         self.name = name or ("model bytes" if is_bytes else os.fspath(model))
         self.size_bytes = len(content)
         try:
-            self.interpreter = interpreter_class()(model_content=content, num_threads=num_threads)
-            self.interpreter.allocate_tensors()
+            with tflite_info_hidden():
+                self.interpreter = interpreter_class()(model_content=content, num_threads=num_threads)
+                self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             first = (str(exc).splitlines() or [type(exc).__name__])[0]
             raise ModelError(f"TFLite cannot load {self.name}: {first}") from None

@@ -14,6 +14,7 @@ from typing import Dict, List, NamedTuple, Optional, Tuple
 
 from . import __version__
 from .runtime.errors import EyegradError
+from .runtime.library_logs import set_verbose
 
 
 class Command(NamedTuple):
@@ -42,6 +43,8 @@ EXTRA_MODULES: Dict[str, Tuple[str, ...]] = {
     "web": ("flask", "waitress"),
 }
 
+VERBOSE_HELP = "show the native libraries' own lines on stderr (TFLite, OpenCV, FFmpeg)"
+
 
 def missing_extra(command: Command) -> Optional[str]:
     """A one-line "install the extra" message when a package of the command's extra is missing."""
@@ -58,10 +61,12 @@ def build_parser(chosen: Optional[str]) -> argparse.ArgumentParser:
     """The parser, with the arguments of the ``chosen`` subcommand only (its module is imported)."""
     parser = argparse.ArgumentParser(prog="eyegrad", description="Tell real faces from deepfakes by their eyes.")
     parser.add_argument("--version", action="version", version=f"eyegrad {__version__}")
+    parser.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, command in COMMANDS.items():
         p = sub.add_parser(name, help=command.help, description=command.help)
+        p.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP)
         if name == chosen:
             module = importlib.import_module(command.module)
             p.description = (module.__doc__ or command.help).strip().splitlines()[0]
@@ -84,6 +89,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"eyegrad {chosen}: error: {problem}", file=sys.stderr)
         return 2
     args = build_parser(chosen if command else None).parse_args(argv)
+    if args.verbose:
+        set_verbose()
     try:
         return int(args.handler(args) or 0)
     except EyegradError as exc:
