@@ -72,6 +72,10 @@ class Tracker:
             assigned[i].add(box, p)
         return assigned  # type: ignore[return-value]
 
+    def reset(self) -> None:
+        """Drop every track: the next faces start new ones (a new scene, e.g. the next picture of a folder)."""
+        self.tracks = []
+
     @property
     def started(self) -> int:
         """How many tracks have been started so far."""

@@ -5,8 +5,11 @@ boxes re-used in between); the loop does the I/O around it. Each processed frame
 record: the detect result (docs/api.md) of
 that frame plus ``frame``, ``tracks`` (a track id per face), ``detected`` (faces were
 searched on this frame), ``fps`` and ``smoothed`` (verdict and p_fake averaged over each
-track's last ``window`` frames). A live source that stops is reopened with exponential
-backoff; after ``retries`` failures in a row the loop ends with ``Summary.lost`` set.
+track's last ``window`` frames). Faces are tracked only within a continuous source (a camera,
+a video), not from one picture of a folder to the next. A video file is read as fast as it
+decodes, or at its own frame rate with ``realtime``. A live source that stops is reopened
+with exponential backoff; after ``retries`` failures in a row, or when it cannot be opened
+at all, the loop ends with ``Summary.lost`` set.
 """
 from __future__ import annotations
 
@@ -42,6 +45,7 @@ class LoopOptions:
     detect_every: int = 3
     window: int = 5
     json: bool = False
+    realtime: bool = False  # read a video file at its own frame rate
     save_dir: Optional[Path] = None
     save_interval: float = 1.0  # seconds between saved pictures (0: every fake/uncertain frame)
     max_frames: Optional[int] = None
@@ -92,6 +96,7 @@ class CameraLoop:
         self.summary = Summary()
         self.stop_reason: Optional[str] = None
         self.is_open = False
+        self.opened_once = False
         self.failures = 0  # source failures in a row
         self.last_save = float("-inf")
         self.stamps: collections.deque = collections.deque(maxlen=FPS_WINDOW + 1)
@@ -113,11 +118,15 @@ class CameraLoop:
             try:
                 if not self.is_open:
                     self.source.open()
-                    self.is_open = True
+                    self.is_open = self.opened_once = True
                 frame = self.source.read()
             except SourceError as exc:
                 self.source.close()
                 self.is_open = False
+                if not self.opened_once:  # nothing to reconnect to: say so at once
+                    self.summary.lost = str(exc)
+                    self.stop("source unavailable")
+                    return None
                 self.failures += 1
                 retries = self.options.retries
                 if self.failures > retries:
@@ -141,6 +150,8 @@ class CameraLoop:
     def analyse(self, frame: Frame, index: int) -> Tuple[DetectResult, List[Track], bool]:
         """The frame's detect result, the track of each face, and whether faces were searched."""
         name = frame.name or self.source.label
+        if not self.source.continuous:
+            self.tracker.reset()
         if frame.error:
             return DetectResult.failed(name, frame.error, {"decode": frame.read_ms}), [], False
         try:
@@ -176,6 +187,11 @@ class CameraLoop:
                              "faces": [round(t.p_fake, 6) for t in tracks]})
         return rec
 
+    def _row(self, rec: dict) -> str:
+        """One frame's line on stdout (a file or folder): frame number, picture and verdict."""
+        name = f"  {rec['path']}" if not self.source.continuous else ""
+        return f"{rec['frame']:6d}  {self._note(rec)}{name}"
+
     def _note(self, rec: dict) -> str:
         """The live status line's detail for one frame."""
         if rec["error"]:
@@ -189,7 +205,8 @@ class CameraLoop:
         opts = self.options
         start = time.monotonic()
         self.stamps.append(start)
-        bar = None if opts.json else Progress(opts.max_frames, "camera", stream=self.status, unit="frames")
+        rows = opts.json or not self.source.live  # a camera shows a status line instead
+        bar = None if rows else Progress(opts.max_frames, "camera", stream=self.status, unit="frames")
         if opts.save_dir:
             opts.save_dir.mkdir(parents=True, exist_ok=True)
         try:
@@ -198,6 +215,8 @@ class CameraLoop:
                 frame = self._read()
                 if frame is None:
                     break
+                if opts.realtime and self.source.fps:
+                    self._sleep(start + index / self.source.fps - time.monotonic())
                 result, tracks, detected = self.analyse(frame, index)
                 self.stamps.append(time.monotonic())
                 rec = self.record(index, result, tracks, detected)
@@ -205,7 +224,7 @@ class CameraLoop:
                 if opts.save_dir and rec["smoothed"]["verdict"] in (Verdict.FAKE, Verdict.UNCERTAIN):
                     self._save(frame, index, result, tracks, rec["smoothed"]["verdict"])
                 if bar is None:
-                    self._write(json.dumps(rec))
+                    self._write(json.dumps(rec) if opts.json else self._row(rec))
                 else:
                     bar.update(note=self._note(rec))
                 index += 1

@@ -9,6 +9,7 @@ fix (a missing file, picamera2 not installed) raise ``EyegradError``.
 from __future__ import annotations
 
 import collections
+import importlib.util
 import time
 from pathlib import Path
 from typing import Any, Callable, Deque, List, NamedTuple, Optional, Tuple
@@ -55,9 +56,13 @@ class Frame(NamedTuple):
 
 class FrameSource:
     """Base of all sources. ``live`` sources (cameras, streams) are reconnected when reads fail,
-    and their frames are scenes: a frame without a face box is never taken as one face crop."""
+    and their frames are scenes: a frame without a face box is never taken as one face crop.
+    ``continuous`` sources show one scene going on (faces are tracked from frame to frame);
+    ``fps`` is a video file's own frame rate, when it has one."""
 
     live = False
+    continuous = True
+    fps: Optional[float] = None
 
     def __init__(self, label: str) -> None:
         self.label = label
@@ -82,7 +87,9 @@ def _decoded(decode: Callable[[Any], np.ndarray], raw: Any, t0: float, name: Opt
 
 
 class FolderSource(FrameSource):
-    """The images of a folder (recursive, sorted) played as a sequence."""
+    """The images of a folder (recursive, sorted) played as a sequence of separate pictures."""
+
+    continuous = False
 
     def __init__(self, folder: Path) -> None:
         super().__init__(str(folder))
@@ -122,10 +129,14 @@ class CaptureSource(FrameSource):
         cap = cv2.VideoCapture(self.target)
         if not cap.isOpened():
             cap.release()
+            if isinstance(self.target, int):
+                raise SourceError(f"no webcam {self.target}: none is connected, or another program uses it")
             if self.live:
                 raise SourceError(f"cannot open camera or stream {self.label}")
             raise EyegradError(f"cannot open video file {self.label}")
         self.cap = cap
+        if not self.live:
+            self.fps = cap.get(cv2.CAP_PROP_FPS) or None
 
     def read(self) -> Optional[Frame]:
         if self.queue:
@@ -237,6 +248,11 @@ class PiCameraSource(FrameSource):
                     step()
                 except Exception:  # closing a camera that already went away
                     pass
+
+
+def default_source() -> str:
+    """The camera a user expects: the Pi camera where picamera2 is installed, else the first webcam."""
+    return "picamera2" if importlib.util.find_spec("picamera2") is not None else "0"
 
 
 def open_source(spec: str, size: Tuple[int, int] = PICAMERA_MAIN_SIZE) -> FrameSource:

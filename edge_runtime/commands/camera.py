@@ -1,8 +1,10 @@
 """Check the faces a camera, a video or a folder of images shows, frame by frame.
 
+The default source is the Pi camera where picamera2 is installed, else the first webcam.
+A video file or a folder prints one line per frame on stdout; a camera, a status line.
 Exit codes: 0 when the stream ended or was stopped (limit, Ctrl-C, SIGTERM), 2 for a
-source that cannot be used (missing file, picamera2 not installed), 3 when a live
-camera could not be opened or was lost, and did not come back after the retries.
+source that cannot be used (missing file, picamera2 not installed), 3 when a live camera
+cannot be opened (said at once) or was lost and did not come back after the retries.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Tuple
 
 from ..camera import CameraLoop, LoopOptions, open_source, stop_on_signals
-from ..camera.sources import PICAMERA_MAIN_SIZE
+from ..camera.sources import PICAMERA_MAIN_SIZE, default_source
 from ..detector import Detector
 from .common import add_model_args
 
@@ -45,9 +47,11 @@ def _size(text: str) -> Tuple[int, int]:
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--source", "-s", default="picamera2",
-                   help="picamera2[:N] (default), a webcam index (0), an rtsp:// or http:// URL, "
-                        "a video file or a folder of images")
+    p.add_argument("--source", "-s", default=None,
+                   help="picamera2[:N], a webcam index (0), an rtsp:// or http:// URL, a video file or a folder "
+                        "of images (default: picamera2 where it is installed, else webcam 0)")
+    p.add_argument("--realtime", action="store_true",
+                   help="read a video file at its own frame rate (default: as fast as it decodes)")
     p.add_argument("--size", type=_size, default=PICAMERA_MAIN_SIZE, metavar="WxH",
                    help="picamera2 main stream size (default %dx%d); faces are searched in a 320-wide copy" % PICAMERA_MAIN_SIZE)
     add_model_args(p)
@@ -70,14 +74,18 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    source = open_source(args.source, args.size)
-    options = LoopOptions(detect_every=args.detect_every, window=args.window, json=args.json,
+    source = open_source(args.source or default_source(), args.size)
+    if not source.live and source.continuous:
+        pace = "at its own frame rate" if args.realtime else "as fast as it decodes (--realtime: at its frame rate)"
+        print(f"camera: reading {source.label} {pace}", file=sys.stderr, flush=True)
+    options = LoopOptions(detect_every=args.detect_every, window=args.window, json=args.json, realtime=args.realtime,
                           save_dir=args.save_dir, save_interval=args.save_interval, max_frames=args.max_frames,
                           duration=args.duration, retries=args.retries, backoff=args.backoff)
     loop = CameraLoop(source, Detector(args.model, num_threads=args.threads), options)
     with stop_on_signals(loop):
         summary = loop.run()
-    print(summary.text(args.save_dir), file=sys.stderr, flush=True)
+    if summary.frames or not summary.lost:
+        print(summary.text(args.save_dir), file=sys.stderr, flush=True)
     if summary.lost:
         print(f"eyegrad: error: camera unavailable: {summary.lost}", file=sys.stderr, flush=True)
         return EXIT_SOURCE_LOST
