@@ -1,4 +1,4 @@
-"""Scan a large collection of images into a resumable JSON lines, CSV or Parquet results file."""
+"""Scan a large collection of images and videos into a resumable JSON lines, CSV or Parquet results file."""
 from __future__ import annotations
 
 import argparse
@@ -10,8 +10,9 @@ from ..scan.store import FORMATS
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("source", metavar="SOURCE", help="a folder (searched recursively), a text file of paths "
-                   "(one a line, relative to the file) or a glob such as 'photos/**/*.jpg'")
+    p.add_argument("source", nargs="+", metavar="SOURCE", help="one or more of: a folder (searched recursively), "
+                   "an image or video file, a text file of paths (one a line, relative to the file) or a glob "
+                   "such as 'photos/**/*.jpg'")
     p.add_argument("--out", "-o", required=True, metavar="RESULTS",
                    help=f"results file by extension: {', '.join(FORMATS)} (Parquet: a folder of part files); "
                         "an existing one is resumed")

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, Iterator, List, Optional, Sequence, Union
 
 from ..model import EyeModel
 from ..progress import Progress
 from .cluster import import_ray, scan_ray
 from .local import scan_local
 from .records import available_cores
-from .sources import list_paths
+from .sources import list_all
 from .store import ResultsFile, results_file
 from .summary import Summary
 
@@ -40,7 +40,7 @@ def write_in_batches(records: Iterator[Dict], store: ResultsFile, batch_size: in
                 summary.first_result = time.monotonic() - start
             batch.append(record)
             summary.add(record)
-            summary.scanned += 1
+            summary.count_scanned(record)
             bar.update()
             if len(batch) >= batch_size or time.monotonic() - last >= FLUSH_SECONDS:
                 store.append(batch)
@@ -50,14 +50,15 @@ def write_in_batches(records: Iterator[Dict], store: ResultsFile, batch_size: in
         records.close()  # stops the worker pool or Ray
 
 
-def scan(source: str, out: str, workers: Optional[int] = None, ray_address: Optional[str] = None,
+def scan(source: Union[str, Sequence[str]], out: str, workers: Optional[int] = None, ray_address: Optional[str] = None,
          model: Optional[str] = None, batch_size: int = 64) -> Summary:
-    """Scan every image named by ``source`` into the results at ``out``, resuming an earlier run.
+    """Scan every image and video named by ``source`` (one or several) into the results at ``out``,
+    resuming an earlier run.
 
     ``workers`` defaults to the available cores (a Ray cluster's CPUs with ``ray_address``
     other than ``local``). Returns the summary of the whole results.
     """
-    paths = list_paths(source)
+    paths = list_all([source] if isinstance(source, str) else source)
     if ray_address in (None, "local"):
         workers = workers or available_cores()
     EyeModel(model)  # a bad model fails here, once, not in every worker

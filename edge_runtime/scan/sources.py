@@ -4,7 +4,7 @@ from __future__ import annotations
 import glob
 import os
 from pathlib import Path
-from typing import Iterable, List
+from typing import Iterable, List, Sequence
 
 from ..datasets import MEDIA_SUFFIXES, expand_inputs
 from ..errors import EyegradError
@@ -52,5 +52,10 @@ def list_paths(source: str) -> List[str]:
     else:
         raise EyegradError(f"no such folder, file or glob: {source}")
     if not paths:
-        raise EyegradError(f"nothing to scan in {source}")
+        raise EyegradError(f"nothing to scan in {source}: no images or videos")
     return unique(paths)
+
+
+def list_all(sources: Sequence[str]) -> List[str]:
+    """The paths of every source (``list_paths``), in order, each once."""
+    return unique(p for source in sources for p in list_paths(source))

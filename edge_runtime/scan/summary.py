@@ -5,6 +5,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Dict, Optional
 
+from ..datasets import is_video
 from ..results import Verdict
 
 #: Verdicts that come with a p_fake.
@@ -19,6 +20,7 @@ class Summary:
     backend: str
     workers: Optional[int]  # None: one per Ray cluster CPU
     scanned: int = 0
+    videos: int = 0  # of the scanned files
     skipped: int = 0
     seconds: float = 0.0
     first_result: float = 0.0  # seconds to the first record: workers or Ray starting up
@@ -26,6 +28,11 @@ class Summary:
 
     def add(self, record: Dict) -> None:
         self.verdicts[record["verdict"]] += 1
+
+    def count_scanned(self, record: Dict) -> None:
+        """Count a file scanned in this run (``add`` counts it in the results)."""
+        self.scanned += 1
+        self.videos += is_video(record["path"])
 
     @property
     def total(self) -> int:
@@ -42,12 +49,12 @@ class Summary:
 
     @property
     def images_per_second(self) -> float:
-        """This run's images over its wall time, worker (or Ray) start included."""
+        """This run's files (images and videos) over its wall time, worker (or Ray) start included."""
         return self.scanned / self.seconds if self.seconds > 0 else 0.0
 
     def to_dict(self) -> Dict:
         return {"results": self.results, "backend": self.backend, "workers": self.workers,
-                "scanned": self.scanned, "skipped": self.skipped, "seconds": round(self.seconds, 3),
+                "scanned": self.scanned, "videos": self.videos, "skipped": self.skipped, "seconds": round(self.seconds, 3),
                 "first_result_seconds": round(self.first_result, 3),
                 "images_per_second": round(self.images_per_second, 2), "records": self.total,
                 "verdicts": {v.value: self.verdicts[v] for v in Verdict}, "errors": self.errors,
@@ -55,8 +62,11 @@ class Summary:
 
     def format(self) -> str:
         counts = ", ".join(f"{v} {self.verdicts[v]}" for v in Verdict)
+        images = self.scanned - self.videos
+        files = f"{images} image{'s' * (images != 1)}" + (
+            f" and {self.videos} video{'s' * (self.videos != 1)}" if self.videos else "")
         return "\n".join([
-            f"scanned {self.scanned} images in {self.seconds:.1f} s: {self.images_per_second:.1f} img/s, "
+            f"scanned {files} in {self.seconds:.1f} s: {self.images_per_second:.1f} {'files' if self.videos else 'img'}/s, "
             f"first result after {self.first_result:.1f} s ({self.backend}, "
             f"workers: {self.workers or 'one per cluster CPU'}); "
             f"{self.skipped} already in the results",

@@ -26,10 +26,10 @@ class Command(NamedTuple):
 
 
 COMMANDS: Dict[str, Command] = {
-    "detect": Command("eyegrad.runtime.commands.detect", "classify images or folders of images"),
+    "detect": Command("eyegrad.runtime.commands.detect", "classify images, videos or folders of them"),
     "evaluate": Command("eyegrad.runtime.commands.evaluate", "metrics on a folder with real/ and fake/"),
     "info": Command("eyegrad.runtime.commands.info", "print a model's embedded metadata"),
-    "scan": Command("eyegrad.runtime.commands.scan", "scan a large collection into a results file"),
+    "scan": Command("eyegrad.runtime.commands.scan", "scan many images and videos into a results file"),
     "camera": Command("eyegrad.runtime.commands.camera", "check faces from a camera, video or image folder"),
     "serve": Command("eyegrad.runtime.commands.serve", "web page and JSON API", "web"),
     "train": Command("eyegrad.train.cli", "train student and teacher models on labelled folders", "train"),
@@ -95,6 +95,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         return int(args.handler(args) or 0)
     except EyegradError as exc:
         print(f"eyegrad: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # e.g. an output file in a folder that cannot be made or written
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"eyegrad: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("eyegrad: interrupted", file=sys.stderr)
