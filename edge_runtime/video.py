@@ -2,29 +2,28 @@
 
 A video is sampled at ``sample_fps`` frames per second of its duration, at most
 ``max_frames`` of them spread evenly over the whole file (``VideoFile``). Frames far apart are reached by
-seeking (``CAP_PROP_POS_FRAMES``), so a two-hour file costs the sampled frames, not a decode
-of every frame. Every way a file can be unusable (not a video, no video stream, no frame,
+seeking, so a two-hour file costs the sampled frames, not a decode of every frame. The
+decoding runs in a child process (``video_decode.DecodeProcess``) that is killed when the time
+limit passes: a file with one key frame, or a header that lies about its length, can make a
+single seek decode for minutes. Every way a file can be unusable (not a video, no video stream, no frame,
 a resolution above ``MAX_PIXELS``, a read that takes longer than ``time_limit_s``) raises an
 ``InputError`` with a one-line message.
 """
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, NamedTuple, Sequence, Union
 
-import cv2
 import numpy as np
 
 from .aggregation import AGGREGATIONS, DEFAULT_AGGREGATION
-from .decode import MAX_PIXELS, array_to_gray
 from .errors import InputError
+from .video_decode import SEEK_GAP, DecodeProcess, VideoInfo
 
-#: A sampled frame at most this many frames after the last one is reached by decoding forward
-#: (``grab``); farther ones by seeking, which restarts decoding at the previous key frame.
-SEEK_GAP = 48
+__all__ = ["SEEK_GAP", "IndexChooser", "SampledFrame", "VideoFile", "VideoInfo", "VideoOptions", "read_frames",
+           "sample_indices", "thinned"]
 
 
 @dataclass(frozen=True)
@@ -42,19 +41,6 @@ class VideoOptions:
             raise ValueError("video sampling needs sample_fps > 0, max_frames >= 1 and time_limit_s > 0")
         if self.aggregation not in AGGREGATIONS:
             raise ValueError(f"unknown aggregation {self.aggregation!r}: one of {', '.join(AGGREGATIONS)}")
-
-
-class VideoInfo(NamedTuple):
-    """What the container says about its video stream."""
-
-    frames: int
-    fps: float
-    width: int
-    height: int
-
-    @property
-    def duration_s(self) -> float:
-        return self.frames / self.fps if self.fps > 0 else 0.0
 
 
 class SampledFrame(NamedTuple):
@@ -89,36 +75,11 @@ def thinned(indices: Sequence[int], most: int) -> List[int]:
 IndexChooser = Callable[[VideoInfo, VideoOptions], List[int]]
 
 
-def _open(path: Path) -> cv2.VideoCapture:
-    """An opened capture of ``path`` with at least one video frame, or a one-line InputError."""
-    if not path.is_file():
-        raise InputError(f"no such file: {path}" if not path.exists() else f"not a file: {path}")
-    if path.stat().st_size == 0:
-        raise InputError(f"empty file: {path}")
-    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
-    if not cap.isOpened():
-        cap.release()
-        raise InputError(f"not a readable video (no video stream): {path}")
-    return cap
-
-
-def video_info(cap: cv2.VideoCapture, path: Path) -> VideoInfo:
-    """The stream's frame count (<= 0: unknown), rate and size; refuses a stream without a picture
-    size or with a huge one."""
-    info = VideoInfo(int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), float(cap.get(cv2.CAP_PROP_FPS) or 0.0),
-                     int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
-    if info.width * info.height == 0:
-        raise InputError(f"video has no frames: {path}")
-    if info.width * info.height > MAX_PIXELS:
-        raise InputError(f"video resolution {info.width}x{info.height} is above the limit of "
-                         f"{MAX_PIXELS} pixels: {path}")
-    return info
-
-
 class VideoFile:
     """A video file opened for sampling (a context manager): ``info``, the sampled ``indices``
     (``choose``: ``sample_indices`` or another rule) and, by iteration, the ``SampledFrame`` of each
-    that decodes.
+    that decodes. The file is decoded in a child process, so the time limit holds whatever the
+    file says about itself.
 
     Opening raises InputError when the file is unusable; iterating raises it when no sampled frame
     decodes (a truncated file) or when reading takes longer than ``options.time_limit_s`` (counted
@@ -129,43 +90,32 @@ class VideoFile:
                  choose: IndexChooser = sample_indices) -> None:
         self.path = Path(path)
         self.options = options
-        self.deadline = time.monotonic() + options.time_limit_s
-        self.cap = _open(self.path)
+        self._decoder = DecodeProcess(self.path, options.time_limit_s)
+        self.info: VideoInfo = self._decoder.info
         try:
-            self.info = video_info(self.cap, self.path)
-        except InputError:
+            self.indices: List[int] = choose(self.info, options)
+        except BaseException:
             self.close()
             raise
-        self.indices = choose(self.info, options)
+        self._last_index = -1
 
     def __iter__(self) -> Iterator[SampledFrame]:
         fps = self.info.fps if self.info.fps > 0 else 1.0
-        position, delivered = 0, 0
-        for index in self.indices:
-            self._check_deadline(delivered)
-            if index - position > SEEK_GAP:
-                self.cap.set(cv2.CAP_PROP_POS_FRAMES, index)
-                position = index
-            ok = True
-            while ok and position <= index:
-                self._check_deadline(delivered)
-                ok = self.cap.grab()
-                position += 1
-            ok, raw = self.cap.retrieve() if ok else (False, None)
-            if not ok or raw is None:
-                continue
-            delivered += 1
-            yield SampledFrame(index, index / fps, array_to_gray(raw))
-        if delivered == 0:
+        for index, gray in self._decoder.frames(self.indices):
+            self._last_index = index
+            yield SampledFrame(index, index / fps, gray)
+        if self._decoder.delivered == 0:
             raise InputError(f"no frame of the video decodes (truncated or corrupt file): {self.path}")
 
-    def _check_deadline(self, delivered: int) -> None:
-        if time.monotonic() > self.deadline:
-            raise InputError(f"video took longer than {self.options.time_limit_s:g} s "
-                             f"({delivered} frames read): {self.path}")
+    @property
+    def duration_s(self) -> float:
+        """The stream's duration, or, when its header gives no length, up to the last frame read."""
+        if self.info.frames > 0:
+            return self.info.duration_s
+        return (self._last_index + 1) / self.info.fps if self.info.fps > 0 else 0.0
 
     def close(self) -> None:
-        self.cap.release()
+        self._decoder.close()
 
     def __enter__(self) -> "VideoFile":
         return self
@@ -174,20 +124,13 @@ class VideoFile:
         self.close()
 
 
-def read_frames(path: Union[str, os.PathLike], indices: List[int]) -> Dict[int, np.ndarray]:
-    """The frames at ``indices`` of a video file as decoded (BGR), by index, each reached by seeking:
-    a second look at a few frames already sampled (e.g. a verdict's key frames). Frames that do not
-    decode are left out; an unusable file raises InputError, as ``VideoFile`` does."""
-    path = Path(path)
-    cap = _open(path)
+def read_frames(path: Union[str, os.PathLike], indices: Sequence[int],
+                time_limit_s: float = VideoOptions.time_limit_s) -> Dict[int, np.ndarray]:
+    """The frames at ``indices`` of a video file as decoded (BGR), by index: a second look at a few
+    frames already sampled (e.g. a verdict's key frames). Frames that do not decode are left out;
+    an unusable file, or reading for longer than ``time_limit_s``, raises InputError as ``VideoFile`` does."""
+    decoder = DecodeProcess(Path(path), time_limit_s, color=True)
     try:
-        video_info(cap, path)  # the same refusals (no frame, a huge resolution) as for sampling
-        frames = {}
-        for index in sorted(set(indices)):
-            cap.set(cv2.CAP_PROP_POS_FRAMES, index)
-            ok, frame = cap.read()
-            if ok and frame is not None:
-                frames[index] = frame
-        return frames
+        return dict(decoder.frames(sorted(set(indices))))
     finally:
-        cap.release()
+        decoder.close()

@@ -168,7 +168,7 @@ def detect_video(detector: "Detector", path: Union[str, os.PathLike], options: V
                 if progress is not None:
                     progress(done, len(video.indices))
                 read_since = time.perf_counter()
-            duration = video.info.duration_s
+            duration = video.duration_s
     except InputError as exc:
         return DetectResult.failed(name, str(exc), {"decode": (time.perf_counter() - t0) * 1e3})
     return collector.result(name, duration, detector.model.uncertain_band)

@@ -3,17 +3,20 @@ aggregation rule, bad videos, and the CLI, evaluate and scan on videos built fro
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import wave
 from pathlib import Path
+from typing import List
 
 import numpy as np
 import pytest
 
-from conftest import EXAMPLES, face_clip, write_video
+from conftest import EXAMPLES, face_clip, write_one_key_frame_video, write_video
 from eyegrad.runtime import Detector
 from eyegrad.runtime import video as video_module
+from eyegrad.runtime import video_decode
 from eyegrad.runtime.aggregation import AGGREGATIONS, aggregate, trimmed_mean
 from eyegrad.runtime.errors import InputError
 from eyegrad.runtime.results import Verdict
@@ -174,7 +177,7 @@ def test_a_bad_video_is_a_one_line_error(detector: Detector, clips: dict, tmp_pa
 
 
 def test_a_huge_resolution_is_refused_before_decoding(detector: Detector, clips: dict, monkeypatch) -> None:
-    monkeypatch.setattr(video_module, "MAX_PIXELS", 200 * 200)  # the clip is 256 x 256
+    monkeypatch.setattr(video_decode, "MAX_PIXELS", 200 * 200)  # the clip is 256 x 256
     result = detector.detect(str(clips["real"]))
     assert result.verdict == Verdict.ERROR and "resolution 256x256" in result.error
 
@@ -183,6 +186,54 @@ def test_a_slow_video_stops_at_the_time_limit(clips: dict) -> None:
     slow = Detector(num_threads=1, video=VideoOptions(time_limit_s=1e-6))
     result = slow.detect(str(clips["real"]))
     assert result.verdict == Verdict.ERROR and "took longer than" in result.error
+
+
+@pytest.fixture(scope="module")
+def lying_video(tmp_path_factory) -> Path:
+    """100,000 full-HD frames with one key frame, whose header claims 66 hours: the first seek goes past
+    the real end, and that one call into the decoder decodes every frame (a minute on 2 cores)."""
+    return write_one_key_frame_video(tmp_path_factory.mktemp("hostile") / "lying.mkv", 100_000, 66 * 3600.0,
+                                     (1920, 1080))
+
+
+def test_the_time_limit_holds_on_a_video_that_lies_about_its_length(lying_video: Path) -> None:
+    """``detect --video-time-limit 2`` answers with the clip's own error once the limit has passed,
+    not when the decoder's one long call returns."""
+    proc = run_cli("detect", "--json", "--video-time-limit", "2", str(lying_video))
+    result = json.loads(proc.stdout)
+    assert result["verdict"] == "error" and "took longer than 2 s" in result["error"], result
+    assert result["timing_ms"]["decode"] < 3500, result["timing_ms"]  # the limit, plus the child's start
+
+
+def _decoding_children() -> List[str]:
+    """Command lines of this process's children that decode a video (Linux: read from /proc)."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            ppid = next(line for line in status.read_text().splitlines() if line.startswith("PPid:"))
+            cmdline = (status.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, StopIteration):
+            continue
+        if int(ppid.split()[1]) == os.getpid() and "serve_decode" in cmdline:
+            found.append(cmdline)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="lists child processes through Linux's /proc")
+def test_a_read_stopped_at_its_time_limit_leaves_no_decoder_running(lying_video: Path) -> None:
+    with pytest.raises(InputError, match="took longer than 0.5 s"):
+        with VideoFile(lying_video, VideoOptions(time_limit_s=0.5)) as video:
+            list(video)
+    assert _decoding_children() == []
+
+
+def test_a_header_with_a_negative_length_gives_a_duration_from_the_frames_read(detector: Detector,
+                                                                             tmp_path: Path) -> None:
+    """A JPEG named .mp4 opens as a one-frame stream whose header gives a length of -9.2e18 frames."""
+    jpeg_as_video = tmp_path / "photo.mp4"
+    jpeg_as_video.write_bytes(REAL.read_bytes())
+    result = detector.detect(str(jpeg_as_video)).to_dict()
+    assert result["frames"] == 1 and result["duration_s"] == pytest.approx(1 / 25)
 
 
 def test_video_options_are_checked() -> None:

@@ -20,7 +20,7 @@ pytest.importorskip("flask", reason="the web extra (flask) is not installed")
 
 from werkzeug.test import EnvironBuilder  # noqa: E402
 
-from conftest import EXAMPLES, face_clip, write_video  # noqa: E402
+from conftest import EXAMPLES, face_clip, write_one_key_frame_video, write_video  # noqa: E402
 from eyegrad.runtime.boxes import EYE_ORIGINS  # noqa: E402
 from eyegrad.runtime.explain import IMAGE_NAMES  # noqa: E402
 from eyegrad.runtime.results import DetectResult  # noqa: E402
@@ -396,21 +396,25 @@ def test_bad_videos_are_422_with_one_line(client, clips, private_tmp, tmp_path, 
     assert list(private_tmp.iterdir()) == []
 
 
-def test_slow_video_stops_at_half_the_timeout(tmp_path, private_tmp):
-    """A 30 s 1280x720 clip takes about 2.5 s to score here: with a 2 s timeout its reading stops
-    after 1 s, and the answer is its own error result, not the pool's 503."""
-    face = cv2.resize(cv2.imread(str(REAL)), (256, 256))
-    frames = [np.full((720, 1280, 3), 90, np.uint8) for _ in range(60)]
-    for i, frame in enumerate(frames):
-        frame[200:456, 500 + i % 5:756 + i % 5] = face
-    clip = Clip(write_video(tmp_path / "long.mp4", frames, fps=2.0), "video/mp4", 60, 2.0)
-    app = create_app(workers=1, timeout_s=2.0)
+@pytest.mark.parametrize("frames, claimed_s, size", [(20_000, 0.0, (640, 360)), (100_000, 66 * 3600.0, (1920, 1080))],
+                         ids=["one-key-frame", "lying-length"])
+def test_slow_video_stops_at_half_the_timeout(tmp_path, private_tmp, frames, claimed_s, size):
+    """A video with one key frame makes every seek decode from its first frame (the 60 seeks here:
+    at least a million frame decodes); a header that claims 66 hours sends the first seek past the
+    end, so that one call into the decoder decodes all 100,000 full-HD frames. Both are slow by
+    construction on any machine. With a 4 s timeout reading stops after 2 s, the answer is the
+    clip's own error result (not the pool's 503), the worker is free again and no temporary file
+    is left."""
+    clip = write_one_key_frame_video(tmp_path / "long.mkv", frames, claimed_s, size)
+    app = create_app(workers=1, timeout_s=4.0)
     try:
         client = app.test_client()
-        resp = clip.upload(client)
-        assert resp.status_code == 422
+        started = time.monotonic()
+        resp = upload(client, clip.read_bytes(), clip.name, "video/x-matroska")
+        assert resp.status_code == 422, resp.get_json()
         error = resp.get_json()["error"]
-        assert "took longer than 1 s" in error and "long.mp4" in error
+        assert "took longer than 2 s" in error and "long.mkv" in error
+        assert time.monotonic() - started < 4.0
         assert client.get("/healthz").get_json()["idle_workers"] == 1
         assert list(private_tmp.iterdir()) == []
     finally:
