@@ -1,6 +1,6 @@
-"""Load test of ``eyegrad serve`` on loopback: mixed uploads, no 5xx, no growth.
+"""Load test of ``eyegrad serve`` on loopback: mixed uploads, no 5xx, no growth, hostile clients.
 
-    python benchmarks/loadtest.py [-n 2000] [-c 16] [--workers 2] [--json OUT]
+    python benchmarks/loadtest.py [-n 2000] [-c 16] [--workers 2] [--slow-clients 110] [--json OUT]
 
 Starts the web app with waitress on a free loopback port in this process, sends a
 fixed number of requests from ``concurrency`` client threads (standard library
@@ -8,8 +8,9 @@ only: http.client) mixing faces, a no-face image, corrupt files, oversized uploa
 and wrong media types, and probes ``/healthz`` throughout. Checks that no answer
 is a 5xx, that every kind gets its expected status, that /healthz keeps answering,
 that the thread count does not grow after a warm-up and that RSS (both from
-/proc/self/status) does not grow over the second half of the run. Prints a table,
-writes JSON.
+/proc/self/status) does not grow over the second half of the run. Then the hostile cases
+(``HOSTILE_CASES``): slow clients each sending a byte a second while /healthz must keep
+answering within ``HEALTHZ_LIMIT_S``. Prints a table, writes JSON.
 """
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+import socket
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -44,6 +46,8 @@ MIX = {"face": 0.6, "no_face": 0.1, "corrupt": 0.15, "oversized": 0.1, "wrong_ty
 #: RSS growth (MB) over the second half of the run that still counts as "no growth": the
 #: allocator's per-thread arenas fill up early in a run, a leak keeps growing to the end.
 RSS_GROWTH_LIMIT_MB = 16.0
+#: Seconds within which /healthz must answer during a hostile case.
+HEALTHZ_LIMIT_S = 2.0
 
 
 class Payload(NamedTuple):
@@ -203,6 +207,40 @@ class HealthProbe:
         self._thread.join()
 
 
+def slow_clients(host: str, port: int, clients: int = 110, seconds: float = 5.0) -> Dict:
+    """``clients`` connections that each send a request one byte a second for ``seconds``, while
+    /healthz is probed; how /healthz answered and how many slow connections the server closed."""
+    socks: List[socket.socket] = []
+    for _ in range(clients):
+        try:
+            sock = socket.create_connection((host, port), timeout=5)
+            sock.sendall(b"POST /api/detect HTTP/1.1\r\n")
+            socks.append(sock)
+        except OSError:
+            pass
+    closed = set()
+    with HealthProbe(host, port, interval=0.5) as probe:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            time.sleep(1.0)
+            for i, sock in enumerate(socks):
+                try:
+                    sock.send(b"X")
+                except OSError:
+                    closed.add(i)
+    for sock in socks:
+        sock.close()
+    latencies = [ms for _, ms in probe.results]
+    ok = sum(s == 200 and ms < HEALTHZ_LIMIT_S * 1e3 for s, ms in probe.results)
+    return {"clients": clients, "connected": len(socks), "closed_by_server": len(closed), "seconds": seconds,
+            "healthz": {"n": len(probe.results), "ok": ok, "latency_ms": summary(latencies)},
+            "ok": bool(probe.results) and ok == len(probe.results)}
+
+
+#: Hostile cases run after the mixed load: name -> case(host, port, clients) -> report with ``ok``.
+HOSTILE_CASES: Dict[str, Callable[[str, int, int], Dict]] = {"slow_clients": slow_clients}
+
+
 def kind_report(outcomes: Sequence[Outcome]) -> Dict:
     """Counts by status, unexpected answers, 5xx and the latency summary of some outcomes."""
     statuses: Dict[str, int] = {}
@@ -217,8 +255,10 @@ def kind_report(outcomes: Sequence[Outcome]) -> Dict:
 
 def run_loadtest(n_requests: int = 2000, concurrency: int = 16, workers: int = 2,
                  max_upload_bytes: int = 1024 * 1024, model: Optional[str] = None, seed: int = 0,
-                 warmup: Optional[int] = None, rss_growth_limit_mb: float = RSS_GROWTH_LIMIT_MB) -> Dict:
-    """Run the load test and return its report (``ok`` is the overall verdict)."""
+                 warmup: Optional[int] = None, rss_growth_limit_mb: float = RSS_GROWTH_LIMIT_MB,
+                 hostile_clients: int = 110) -> Dict:
+    """Run the load test and return its report (``ok`` is the overall verdict); the hostile cases
+    use ``hostile_clients`` connections (0: they are skipped)."""
     payloads = make_payloads(max_upload_bytes, seed)
     warmup = max(2 * concurrency, n_requests // 10) if warmup is None else warmup
     app = create_app(model, workers=workers, max_upload_bytes=max_upload_bytes)
@@ -234,6 +274,8 @@ def run_loadtest(n_requests: int = 2000, concurrency: int = 16, workers: int = 2
             wall = time.perf_counter() - t0
             gc.collect()
             after = proc_status()
+            hostile = {name: case(host, port, hostile_clients)
+                       for name, case in HOSTILE_CASES.items() if hostile_clients > 0}
     finally:
         app.extensions["eyegrad_pool"].close()
     kinds = {k: kind_report([o for o in outcomes if o.kind == k]) for k in MIX}
@@ -255,6 +297,7 @@ def run_loadtest(n_requests: int = 2000, concurrency: int = 16, workers: int = 2
                    "growth_second_half": round(after["rss_mb"] - mid_rss, 1), "limit": rss_growth_limit_mb,
                    "during": [round(v, 1) for v in probe.rss_mb[:: max(1, len(probe.rss_mb) // 20)]]},
         "threads": {"before": before["threads"], "after": after["threads"]},
+        "hostile": hostile,
     }
     report["checks"] = {
         "no_5xx": overall["server_errors"] == 0 and overall["no_answer"] == 0,
@@ -262,6 +305,7 @@ def run_loadtest(n_requests: int = 2000, concurrency: int = 16, workers: int = 2
         "healthz_answered": len(probe.results) > 0 and health_ok == len(probe.results),
         "rss_stable": report["rss_mb"]["growth_second_half"] <= rss_growth_limit_mb,
         "threads_stable": after["threads"] <= before["threads"],
+        **{f"hostile_{name}": case["ok"] for name, case in hostile.items()},
     }
     report["ok"] = all(report["checks"].values())
     return report
@@ -286,6 +330,9 @@ def format_report(r: Dict) -> str:
         f"{r['rss_mb']['growth']:+.1f}, in the second half {r['rss_mb']['growth_second_half']:+.1f}, "
         f"limit {r['rss_mb']['limit']:.0f}); "
         f"threads {r['threads']['before']} -> {r['threads']['after']}",
+        *[f"{name}: {c['connected']} connections, {c['closed_by_server']} closed by the server; healthz ok "
+          f"{c['healthz']['ok']}/{c['healthz']['n']} within {HEALTHZ_LIMIT_S:g} s, p99 "
+          f"{c['healthz']['latency_ms'].get('p99', float('nan')):.1f} ms" for name, c in r["hostile"].items()],
         "checks: " + ", ".join(f"{k} {'ok' if v else 'FAILED'}" for k, v in r["checks"].items()),
     ]
     return "\n".join(lines)
@@ -298,10 +345,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--workers", type=int, default=2, help="server detectors (default 2)")
     p.add_argument("--max-upload-kb", type=int, default=1024, help="server upload limit (default 1024 KB)")
     p.add_argument("--model", help="a .tflite (default: the shipped model)")
+    p.add_argument("--slow-clients", type=int, default=110,
+                   help="connections of the hostile cases (default 110; 0 skips them)")
     p.add_argument("--json", default=str(DEFAULT_OUT), help=f"report file (default {DEFAULT_OUT.relative_to(REPO)})")
     args = p.parse_args(argv)
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # queueing is the point here
-    report = run_loadtest(args.requests, args.concurrency, args.workers, args.max_upload_kb * 1024, args.model)
+    report = run_loadtest(args.requests, args.concurrency, args.workers, args.max_upload_kb * 1024, args.model,
+                          hostile_clients=args.slow_clients)
     print(format_report(report))
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)

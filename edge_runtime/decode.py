@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import warnings
 from functools import lru_cache
 from pathlib import Path
-from typing import Tuple, Union
+from typing import Callable, Tuple, Union
 
 import cv2
 import numpy as np
@@ -23,11 +24,15 @@ ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, np.ndarray]
 
 #: Largest image accepted, in pixels (about 8000 x 8000).
 MAX_PIXELS = 64_000_000
+#: Longest side accepted, in pixels: a PNG decoder holds rows, so a 1 x 64M image costs hundreds of MB.
+MAX_SIDE = 1 << 15
 #: Largest file accepted, in bytes.
 MAX_FILE_BYTES = 100 * 1024 * 1024
 #: Image formats decoded (when this Pillow build has them); others, such as EPS (which would
 #: run Ghostscript) or the many rare formats Pillow knows, are refused as unsupported.
 FORMATS = ("JPEG", "PNG", "GIF", "BMP", "WEBP", "TIFF", "PPM", "AVIF")
+#: Pixels converted to gray at a time (see ``_pil_to_gray``).
+TILE_PIXELS = 1 << 20
 
 
 def read_bytes(path: Union[str, os.PathLike]) -> bytes:
@@ -36,7 +41,10 @@ def read_bytes(path: Union[str, os.PathLike]) -> bytes:
     try:
         if p.is_dir():
             raise InputError(f"is a directory, not an image: {p}")
-        size = p.stat().st_size
+        st = p.stat()
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError(f"not a regular file (a FIFO, device or socket): {p}")
+        size = st.st_size
         if size == 0:
             raise InputError(f"empty file: {p}")
         if size > MAX_FILE_BYTES:
@@ -55,18 +63,45 @@ def read_bytes(path: Union[str, os.PathLike]) -> bytes:
 
 
 def _pil_to_gray(img: Image.Image) -> np.ndarray:
-    """Convert any PIL mode to uint8 grayscale, scaling high bit depths."""
+    """Convert any PIL mode to uint8 grayscale, scaling high bit depths.
+
+    The conversion runs tile by tile (``TILE_PIXELS`` at a time), so one decode costs its
+    decoded pixels and the 8-bit result, plus a few MB: never a whole float copy of the image.
+    """
+    w, h = img.size
+    out = np.empty((h, w), np.uint8)
+    convert = _tile_converter(img)
+    rows, cols = max(1, TILE_PIXELS // w), min(w, TILE_PIXELS)
+    for top in range(0, h, rows):
+        for left in range(0, w, cols):
+            box = (left, top, min(w, left + cols), min(h, top + rows))
+            out[box[1]:box[3], box[0]:box[2]] = convert(img.crop(box))
+    return out
+
+
+def _tile_converter(img: Image.Image) -> Callable[[Image.Image], np.ndarray]:
+    """The function that turns one tile of ``img`` into uint8 gray."""
     if img.mode.startswith("I;16") or img.mode in ("I", "F"):
-        arr = np.nan_to_num(np.asarray(img, dtype=np.float64))
         # 16-bit samples: 65535 is white whatever the content; 32-bit samples (unknown
         # range) are taken as 16-bit when they exceed 8 bits
-        sixteen = img.mode.startswith("I;16") or (arr.size > 0 and arr.max() > 255)
-        return np.clip(np.round(arr / 257.0 if sixteen else arr), 0, 255).astype(np.uint8)
+        sixteen = img.mode.startswith("I;16") or img.getextrema()[1] > 255
+        return lambda tile: _deep_to_gray(tile, sixteen)
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        rgba = img.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        img = Image.alpha_composite(white, rgba)
-    return np.asarray(img.convert("L"), dtype=np.uint8)
+        return _on_white
+    return lambda tile: np.asarray(tile.convert("L"), dtype=np.uint8)
+
+
+def _deep_to_gray(tile: Image.Image, sixteen: bool) -> np.ndarray:
+    """A tile of 16- or 32-bit samples as uint8 gray."""
+    arr = np.nan_to_num(np.asarray(tile, dtype=np.float64))
+    return np.clip(np.round(arr / 257.0 if sixteen else arr), 0, 255).astype(np.uint8)
+
+
+def _on_white(tile: Image.Image) -> np.ndarray:
+    """A tile with transparency as uint8 gray, composited over white."""
+    rgba = tile.convert("RGBA")
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return np.asarray(Image.alpha_composite(white, rgba).convert("L"), dtype=np.uint8)
 
 
 @lru_cache(maxsize=None)
@@ -92,10 +127,12 @@ def decode_bytes(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
             w, h = img.size
             if w * h > max_pixels:
                 raise InputError(f"image too large: {w}x{h} pixels exceeds the limit of {max_pixels}")
+            if max(w, h) > MAX_SIDE:
+                raise InputError(f"image too long: {w}x{h} pixels, a side may be at most {MAX_SIDE}")
             if w < 1 or h < 1:
                 raise InputError(f"image has no pixels: {w}x{h}")
             img.load()
-            img = ImageOps.exif_transpose(img) or img
+            ImageOps.exif_transpose(img, in_place=True)  # a copy only when the image is to be turned
             return _pil_to_gray(img)
     except InputError:
         raise

@@ -34,6 +34,12 @@ def test_memory_and_threads_do_not_grow(report):
     assert report["ok"], report["checks"]
 
 
+def test_slow_clients_leave_healthz_answering(report):
+    case = report["hostile"]["slow_clients"]
+    assert case["connected"] >= 100 and case["healthz"]["n"] >= 1
+    assert case["ok"] and report["checks"]["hostile_slow_clients"], case
+
+
 def test_latency_reported(report):
     lat = report["all"]["latency_ms"]
     assert lat["runs"] == 100 and 0 < lat["p50"] <= lat["p99"]
@@ -43,6 +49,6 @@ def test_latency_reported(report):
 
 def test_cli_writes_json(tmp_path):
     out = tmp_path / "loadtest.json"
-    assert main(["-n", "12", "-c", "2", "--max-upload-kb", "128", "--json", str(out)]) == 0
+    assert main(["-n", "12", "-c", "2", "--max-upload-kb", "128", "--slow-clients", "0", "--json", str(out)]) == 0
     saved = json.loads(out.read_text())
     assert saved["config"]["n_requests"] == 12 and saved["ok"] is True

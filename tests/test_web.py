@@ -200,7 +200,7 @@ def test_openapi(client):
     assert {"/api/detect", "/healthz", "/api/info"} <= set(spec["paths"])
     detect = spec["paths"]["/api/detect"]["post"]
     assert {"200", "413", "415", "422"} <= set(detect["responses"])
-    assert {"image/*", "video/*"} <= set(detect["requestBody"]["content"])
+    assert {"image/jpeg", "video/mp4", "video/*"} <= set(detect["requestBody"]["content"])
     schema = spec["components"]["schemas"]["DetectResult"]
     assert set(schema["required"]) == CONTRACT_KEYS
     assert VIDEO_KEYS | {"key_frames"} == set(schema["properties"])

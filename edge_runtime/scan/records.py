@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from typing import Dict, Optional, Union
 
 import cv2
@@ -67,10 +68,13 @@ def _guarded(detector: Detector, source: Union[str, bytes], path: Optional[str] 
 
 
 def file_sha256(path: str, chunk: int = 1 << 20) -> Optional[str]:
-    """The SHA-256 of a file read in chunks, or None when it cannot be read."""
+    """The SHA-256 of a regular file read in chunks, or None when it cannot be read or is no
+    regular file (a FIFO would block, a device never end)."""
     digest = hashlib.sha256()
     try:
-        with open(path, "rb") as f:
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as f:  # a FIFO opens without a writer
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                return None
             for block in iter(lambda: f.read(chunk), b""):
                 digest.update(block)
     except OSError:

@@ -32,6 +32,7 @@ from ..explain import explain_result, explanation_pngs, png_bytes
 from ..results import Verdict
 from ..video import VideoOptions, read_frames
 from ..video_verdict import TimelinePoint, TrackScore, VideoSummary
+from .media import ACCEPTED_TYPES, GENERIC_TYPES, MAX_FORM_FIELD_BYTES, VIDEO_TYPES
 from .openapi import openapi_spec
 from .pool import DetectorPool, PoolTimeout
 
@@ -41,12 +42,6 @@ DEFAULT_MAX_UPLOAD = 8 * 1024 * 1024
 DEFAULT_MAX_VIDEO_UPLOAD = 32 * 1024 * 1024
 #: Room for the multipart envelope around the file.
 MULTIPART_SLACK = 64 * 1024
-#: Image types accepted; a generic or missing type is accepted too and the bytes decide.
-ACCEPTED_TYPES = ("image/jpeg", "image/png", "image/webp", "image/bmp", "image/gif", "image/tiff")
-#: Video types accepted, with the suffix of their temporary file when the file name has no video suffix.
-VIDEO_TYPES = {"video/mp4": ".mp4", "video/webm": ".webm", "video/quicktime": ".mov",
-               "video/x-matroska": ".mkv", "video/x-msvideo": ".avi"}
-GENERIC_TYPES = ("", "application/octet-stream")
 #: Share of the request timeout a video may take to read and score: the rest is left for waiting
 #: in the queue, so a slow video gets its own error result (422) rather than the pool's 503.
 VIDEO_TIME_SHARE = 0.5
@@ -90,8 +85,10 @@ def error_response(status: int, message: str) -> Tuple[Response, int]:
 
 
 def upload_name(raw: Optional[str]) -> Optional[str]:
-    """The base name of a client's file name, as a label only (never used as a path)."""
+    """The base name of a client's file name, as a label only (never used as a path), without
+    control characters (a NUL, a line break) that could confuse whoever reads the result."""
     name = os.path.basename((raw or "").replace("\\", "/"))[:255]
+    name = "".join(c for c in name if c.isprintable())
     return name or None
 
 
@@ -242,8 +239,11 @@ def create_app(model_path: Union[str, os.PathLike, None] = None, workers: int = 
     """The eyegrad web app with ``workers`` detectors (each with its own interpreter)."""
     app = Flask(__name__, static_folder=None)
     app.request_class = MemoryRequest
+    too_large_message = (f"upload too large: the limit is {max_upload_bytes} bytes for an image, "
+                 f"{max_video_upload_bytes} for a video")
     app.config.update(MAX_CONTENT_LENGTH=max(max_upload_bytes, max_video_upload_bytes) + MULTIPART_SLACK,
-                      EYEGRAD_WORKERS=workers)
+                      MAX_FORM_MEMORY_SIZE=MAX_FORM_FIELD_BYTES, EYEGRAD_WORKERS=workers,
+                      EYEGRAD_TOO_LARGE=too_large_message, EYEGRAD_MEMORY_BODY=max_upload_bytes + MULTIPART_SLACK)
     video = VideoOptions(time_limit_s=VIDEO_TIME_SHARE * timeout_s)
     pool = DetectorPool(lambda: Detector(model_path, num_threads=num_threads, video=video), workers)
     app.extensions["eyegrad_pool"] = pool
@@ -290,8 +290,10 @@ def create_app(model_path: Union[str, os.PathLike, None] = None, workers: int = 
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(exc: RequestEntityTooLarge):
-        return error_response(413, f"upload too large: the limit is {max_upload_bytes} bytes for an image, "
-                                   f"{max_video_upload_bytes} for a video")
+        if (request.content_length or 0) <= app.config["MAX_CONTENT_LENGTH"]:  # a form field, not the file
+            return error_response(413, f"form field too large: a multipart field other than 'file' may hold at "
+                                       f"most {MAX_FORM_FIELD_BYTES} bytes (name, headers and value)")
+        return error_response(413, too_large_message)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -6,6 +6,7 @@ from typing import Optional
 from ... import __version__
 from ..explain import IMAGE_NAMES
 from ..schema import Field, detect_result_schema, object_schema
+from .media import ACCEPTED_TYPES, MAX_FORM_FIELD_BYTES, VIDEO_TYPES
 
 _PNG = {"type": "string", "contentEncoding": "base64", "contentMediaType": "image/png"}
 #: What ``?explain=1`` adds to each face of a detect result.
@@ -58,16 +59,20 @@ def openapi_spec(max_upload_bytes: int, max_video_upload_bytes: Optional[int] = 
                 "requestBody": {"required": True, "content": {
                     "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
                                                        "properties": {"file": any_body}}},
-                    "image/*": {"schema": image_body},
-                    "video/*": {"schema": video_body},
+                    **{ctype: {"schema": image_body} for ctype in ACCEPTED_TYPES},
+                    **{ctype: {"schema": video_body} for ctype in VIDEO_TYPES},
+                    "video/*": {"schema": {**video_body, "description": "another video type: only with a video "
+                                           "file name (X-Filename) ending in .mp4, .webm, .mov, .mkv or .avi"}},
                     "application/octet-stream": {"schema": any_body}}},
                 "responses": {
                     "200": _json("DetectResult", "a verdict: real, fake, uncertain or no_face"),
                     "400": _json("Error", "no file or an empty upload"),
                     "413": _json("Error", f"upload larger than its limit ({max_upload_bytes} bytes "
-                                          f"for an image{video_limit})"),
+                                          f"for an image{video_limit}), or a form field other than 'file' "
+                                          f"over {MAX_FORM_FIELD_BYTES} bytes"),
                     "415": _json("Error", "not an image or video media type"),
                     "422": _json("DetectResult", "the file is not a usable image or video (verdict 'error')"),
+                    "500": _json("Error", "an unexpected failure"),
                     "503": _json("Error", "not finished within the server's timeout; retry later")}}},
             "/api/info": {"get": {"summary": "Model, verdict rule, accepted files and upload limits",
                                   "responses": {"200": {"description": "server and model information"}}}},
