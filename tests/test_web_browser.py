@@ -59,6 +59,18 @@ def test_upload_shows_verdict_and_explanations(page, server, sample_images):
     page.screenshot(path=str(ARTIFACTS / "web_upload.png"), full_page=True)
 
 
+def test_summary_says_what_the_score_is(page, server, sample_images):
+    """p_fake is a score read against the uncertain band, not a confidence or a probability."""
+    sample = next(p for p in sample_images if p.name == "fake_mesonet_df00204.jpg")
+    open_page(page, server)
+    page.set_input_files("#file", str(sample))
+    page.wait_for_selector(VERDICT_DONE, timeout=60_000)
+    text = page.text_content("#summary")
+    assert page.get_attribute("#result", "data-verdict") == "fake"
+    assert "score p_fake 0." in text and "above the uncertain band" in text and "not a probability" in text
+    assert "confidence" not in text and "%" not in text
+
+
 def test_drop_a_file(page, server, sample_images):
     open_page(page, server)
     data = list(sample_images[0].read_bytes())

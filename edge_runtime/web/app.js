@@ -166,12 +166,17 @@
     return `${plural(r.faces.length, "face track")}, ${scored}`;
   }
 
+  /** The verdict in words: p_fake is a score compared with the uncertain band, not a probability. */
   function summary(r) {
     const p = r.p_fake;
     const faces = basis(r);
-    if (r.verdict === "real") return `${Math.round(100 * (1 - p))}% confidence real (p_fake ${p.toFixed(3)}, ${faces}).`;
-    if (r.verdict === "fake") return `${Math.round(100 * p)}% confidence fake (p_fake ${p.toFixed(3)}, ${faces}).`;
-    if (r.verdict === "uncertain") return `p_fake ${p.toFixed(3)}: too close to call (${faces}).`;
+    const [lo, hi] = info.uncertain_band;
+    const band = `uncertain band ${lo.toFixed(2)}–${hi.toFixed(2)}`;
+    const side = { real: `below the ${band}`, fake: `above the ${band}`, uncertain: `inside the ${band}: too close to call` };
+    if (side[r.verdict]) {
+      return `${LABELS[r.verdict]}: score p_fake ${p.toFixed(3)}, ${side[r.verdict]} (${faces}). ` +
+        "p_fake runs from 0 (looks real) to 1 (looks fake); it is a score, not a probability.";
+    }
     const where = isVideoResult(r) ? ` in the ${plural(r.frames, "frame")} scored` : "";
     return `No face found${where}: eyegrad needs a roughly frontal face with both eyes visible.`;
   }
