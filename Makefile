@@ -25,8 +25,15 @@ $(VENV)/.dev: setup.cfg pyproject.toml | $(BIN)/python
 demo: venv
 	$(BIN)/eyegrad detect examples/
 
+# The browser tests need Debian's chromium: without it they skip, and the run ends saying so.
+PYTEST   ?= $(BIN)/python -m pytest -q -rs
+CHROMIUM ?= /usr/bin/chromium
+
 test: venv-dev
-	$(BIN)/python -m pytest -q -rs
+	@$(PYTEST); status=$$?; \
+	[ -x $(CHROMIUM) ] || echo "make test: the browser tests (tests/test_web_browser.py) skipped: no $(CHROMIUM);" \
+	  "to run them: sudo apt-get install chromium, then make test"; \
+	exit $$status
 
 bench: venv-dev
 	$(BIN)/eyegrad bench
