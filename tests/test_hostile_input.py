@@ -24,6 +24,7 @@ from PIL import Image
 
 pytest.importorskip("flask", reason="the web extra (flask) is not installed")
 
+from eyegrad.benchmarks.decode_memory import peak_mb  # noqa: E402
 from eyegrad.cli import main  # noqa: E402
 from eyegrad.runtime import Detector  # noqa: E402
 from eyegrad.runtime.web import create_app  # noqa: E402
@@ -181,27 +182,11 @@ def test_healthz_does_not_wait_behind_queued_uploads(app, png16):
 
 # ---- memory of one decode (item 4) ----
 
-PEAK_RSS = """
-import sys
-from pathlib import Path
-from eyegrad.runtime import Detector
-data = Path(sys.argv[1]).read_bytes()
-detector = Detector()
-def status(key):
-    return int(Path("/proc/self/status").read_text().split(key + ":")[1].split()[0]) // 1024
-before = status("VmRSS")
-Path("/proc/self/clear_refs").write_text("5")  # restart the peak (VmHWM) from here
-result = detector.detect(data)
-print(result.verdict, status("VmHWM") - before)
-"""
-
-
 def test_a_16_bit_8000_square_png_costs_under_500_mb(tmp_path, png16):
     path = tmp_path / "deep.png"
     path.write_bytes(png16)
-    out = subprocess.run([sys.executable, "-c", PEAK_RSS, str(path)], capture_output=True, text=True, timeout=300)
-    verdict, extra_mb = out.stdout.split()
-    assert verdict == "no_face" and int(extra_mb) < 500, out.stdout
+    verdict, extra_mb = peak_mb(path)
+    assert verdict == "no_face" and extra_mb < 500, extra_mb
 
 
 def test_a_very_long_image_is_refused():
