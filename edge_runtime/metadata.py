@@ -7,6 +7,8 @@
   A schema or feature version this runtime does not know is refused before anything else is read.
 - ``feature_version``, ``geometry``, ``threshold`` and ``uncertain_band`` are required;
   ``views`` and ``zooms`` default to ``("band",)`` and ``(1.0,)`` and are always written.
+- ``video_band`` is the uncertain band of a video's combined score; a model without one gives
+  videos its ``uncertain_band``.
 - The other known keys record how the model was made: None means not recorded and is
   written as null, except ``recalibrate_command``, which only recalibrated models carry.
 - Unknown keys are preserved: ``extras`` keeps them and ``to_dict`` writes them back, so keys
@@ -100,6 +102,7 @@ class ModelMetadata(Mapping):
     teacher: Optional[Dict[str, Any]] = recorded("object")
     optimize_command: Optional[str] = recorded("string")
     recalibrate_command: Optional[str] = recorded("string", only_when_set=True)
+    video_band: Optional[Tuple[float, float]] = recorded("array", only_when_set=True)
     sparsity: Optional[float] = recorded("number")
     created: Optional[str] = recorded("string")
     #: Keys this runtime does not know, kept as read.
@@ -110,7 +113,7 @@ class ModelMetadata(Mapping):
         if not isinstance(self.geometry, BandGeometry):
             raise malformed(f"'geometry' must be a BandGeometry, got {type(self.geometry).__name__}")
         typed = {"threshold": self._number("threshold", self.threshold),
-                 "uncertain_band": self._band(), "zooms": self._zooms(), "views": self._views()}
+                 "uncertain_band": self._band("uncertain_band"), "zooms": self._zooms(), "views": self._views()}
         lo, hi = typed["uncertain_band"]
         if not (0.0 <= lo <= hi <= 1.0 and 0.0 <= typed["threshold"] <= 1.0):
             raise malformed(f"needs 0 <= uncertain_band[0] <= uncertain_band[1] <= 1 and 0 <= threshold <= 1, "
@@ -119,6 +122,10 @@ class ModelMetadata(Mapping):
             value = getattr(self, f.name)
             if "json_type" in f.metadata and value is not None:
                 typed[f.name] = typed_value(f.name, value, f.metadata["json_type"])
+        if self.video_band is not None:
+            typed["video_band"] = self._band("video_band")
+            if not 0.0 <= typed["video_band"][0] <= typed["video_band"][1] <= 1.0:
+                raise malformed(f"needs 0 <= video_band[0] <= video_band[1] <= 1, got {list(typed['video_band'])}")
         clash = set(self.extras) & FIELD_NAMES
         if clash:
             raise ValueError(f"extras repeat typed fields: {sorted(clash)}")
@@ -132,12 +139,12 @@ class ModelMetadata(Mapping):
         except (TypeError, ValueError) as exc:
             raise malformed(f"'{name}': {exc}") from None
 
-    def _band(self) -> Tuple[float, float]:
+    def _band(self, name: str) -> Tuple[float, float]:
         try:
-            lo, hi = self.uncertain_band
+            lo, hi = getattr(self, name)
         except (TypeError, ValueError) as exc:
-            raise malformed(f"'uncertain_band' must be [lo, hi]: {exc}") from None
-        return self._number("uncertain_band", lo), self._number("uncertain_band", hi)
+            raise malformed(f"'{name}' must be [lo, hi]: {exc}") from None
+        return self._number(name, lo), self._number(name, hi)
 
     def _views(self) -> Tuple[str, ...]:
         if not (isinstance(self.views, (list, tuple)) and self.views and all(isinstance(v, str) for v in self.views)):

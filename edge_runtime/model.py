@@ -67,6 +67,11 @@ class EyeModel:
     def uncertain_band(self) -> Tuple[float, float]:
         return self.metadata.uncertain_band
 
+    @property
+    def video_band(self) -> Tuple[float, float]:
+        """The uncertain band of a video's combined score: the metadata's ``video_band``, else the image band."""
+        return self.metadata.video_band or self.metadata.uncertain_band
+
     def predict_one(self, features: np.ndarray) -> float:
         """p_fake for one feature tensor (H x W x C float32)."""
         return float(np.clip(self.tflite.predict(features).reshape(-1)[0], 0.0, 1.0))

@@ -171,4 +171,4 @@ def detect_video(detector: "Detector", path: Union[str, os.PathLike], options: V
             duration = video.duration_s
     except InputError as exc:
         return DetectResult.failed(name, str(exc), {"decode": (time.perf_counter() - t0) * 1e3})
-    return collector.result(name, duration, detector.model.uncertain_band)
+    return collector.result(name, duration, detector.model.video_band)

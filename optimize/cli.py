@@ -27,9 +27,12 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--distill-epochs", type=int, default=D.distill_epochs, help="default: the run's student epochs")
     p.add_argument("--prune-epochs", type=int, default=D.prune_epochs)
     p.add_argument("--qat-epochs", type=int, default=D.qat_epochs)
-    p.add_argument("--max-wrong", type=float, default=D.max_wrong,
-                   help="the uncertain band is set so that in each validation source at most this share of "
-                        "reals gets `fake` and of fakes gets `real`")
+    p.add_argument("--reals-real", type=float, default=D.reals_real,
+                   help="the uncertain band clears at least this share of each validation source's reals (`real`)")
+    p.add_argument("--reals-fake", type=float, default=D.reals_fake,
+                   help="... and calls at most this share of them `fake`")
+    p.add_argument("--videos-real", type=float, default=D.videos_real,
+                   help="the video band clears at least this share of real validation pseudo-videos, accusing none")
     p.add_argument("--recalibrate", type=Path, default=D.recalibrate, metavar="MODEL",
                    help="no training: re-score MODEL (a .tflite exported from --run) with the runtime's "
                         "current views and write it with a new threshold, band and metrics to --out")
@@ -59,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     if config.recalibrate is not None:
         from .recalibrate import recalibrate
 
-        recalibrate(config.run, config.recalibrate, config.out, config.max_wrong, config.workers,
+        recalibrate(config.run, config.recalibrate, config.out, config.band_targets, config.workers,
                     command=command)
         return 0
     from .pipeline import optimize  # TensorFlow is imported only here

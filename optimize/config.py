@@ -12,6 +12,8 @@ from typing import ClassVar, Optional, Tuple
 
 from eyegrad.train.config import JsonConfig
 
+from .calibrate import BandTargets
+
 OPTIMIZE_FILE = "optimize.json"
 
 
@@ -19,7 +21,8 @@ OPTIMIZE_FILE = "optimize.json"
 class OptimizeConfig(JsonConfig):
     """The training run to optimize, where the results go, and the fine-tuning budget."""
 
-    RETIRED: ClassVar[Tuple[str, ...]] = ("target_precision",)  # the band was once set by pooled precision
+    #: the band was once set by pooled precision, then by a limit on wrong verdicts of either class
+    RETIRED: ClassVar[Tuple[str, ...]] = ("target_precision", "max_wrong")
 
     run: Path = Path("runs/latest")
     out: Path = Path("models/eyegrad.tflite")
@@ -30,9 +33,16 @@ class OptimizeConfig(JsonConfig):
     distill_epochs: int = 0
     prune_epochs: int = 4
     qat_epochs: int = 3
-    max_wrong: float = 0.05
+    reals_real: float = BandTargets.reals_real
+    reals_fake: float = BandTargets.reals_fake
+    videos_real: float = BandTargets.videos_real
     recalibrate: Optional[Path] = None
     workers: int = 0
+
+    @property
+    def band_targets(self) -> BandTargets:
+        """What the uncertain bands promise on validation."""
+        return BandTargets(self.reals_real, self.reals_fake, self.videos_real)
 
     @property
     def student_weights(self) -> Path:

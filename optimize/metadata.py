@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 from eyegrad.runtime.features import CHANNELS, FEATURE_CLIP, FEATURE_SCALE, FEATURE_VERSION, SUPERSAMPLE, BandGeometry
 from eyegrad.runtime.metadata import METADATA_NAME, ModelMetadata
@@ -19,8 +19,8 @@ LABELS = ("real", "fake")
 
 def model_metadata(geometry: BandGeometry, threshold: float, band: Dict, variant: str,
                    metrics: Dict, run: Dict, teacher: Optional[Dict] = None, sparsity: float = 0.0,
-                   input_quantization: Optional[Dict] = None, optimize_command: Optional[str] = None
-                   ) -> ModelMetadata:
+                   input_quantization: Optional[Dict] = None, optimize_command: Optional[str] = None,
+                   video_band: Optional[Sequence[float]] = None) -> ModelMetadata:
     """Everything a runtime or an app needs to use the model, and how it was made."""
     return ModelMetadata(
         name=METADATA_NAME,
@@ -45,6 +45,7 @@ def model_metadata(geometry: BandGeometry, threshold: float, band: Dict, variant
         output="p_fake (sigmoid)",
         threshold=threshold,
         uncertain_band=band["uncertain_band"],
+        video_band=video_band,
         calibration={k: v for k, v in band.items() if k != "uncertain_band"},
         metrics=metrics,
         training={"data": run.get("data"), "command": run.get("command"), "split": run.get("split"),

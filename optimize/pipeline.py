@@ -25,7 +25,7 @@ from eyegrad.train.run import TEACHER_GEOMETRY, RunData
 from eyegrad.train.sequence import AugmentedBands, plain_batch, view_batches
 from eyegrad.train.tf import keras
 
-from .calibrate import calibration
+from .calibrate import BandTargets, calibration
 from .config import OptimizeConfig, save_optimize
 from .distill import Distiller
 from .export import builtin_op_names, check_size, convert, embed_metadata
@@ -191,7 +191,7 @@ def optimize(config: OptimizeConfig, command: Optional[str] = None) -> List[Row]
     rows += pruned_rows + candidates
     final = max((c for c in candidates if "int8" in c["variant"]), key=lambda c: (round(c["auc"], 3), c["accuracy"]))
     logger.info("final: %s", final["variant"])
-    final_bytes = export_final(opt, final, config.out, config.max_wrong, command)
+    final_bytes = export_final(opt, final, config.out, config.band_targets, command)
     final_row = {k: v for k, v in final.items() if k != "raw"}
     rows.append({**final_row, "variant": f"final ({final['variant']})", "size_bytes": len(final_bytes),
                  "file": os.path.relpath(config.out, config.variants_dir)})
@@ -200,15 +200,16 @@ def optimize(config: OptimizeConfig, command: Optional[str] = None) -> List[Row]
     return rows
 
 
-def export_final(opt: Optimizer, final: Row, out: Path, max_wrong: float,
+def export_final(opt: Optimizer, final: Row, out: Path, targets: BandTargets,
                  command: Optional[str] = None) -> bytes:
-    """Calibrate the threshold and uncertain band on validation and write the shipped model."""
-    cal = calibration(opt.data, final["pred"], max_wrong)
+    """Calibrate the threshold and the uncertain bands on validation and write the shipped model."""
+    cal = calibration(opt.data, final["pred"], targets)
     threshold, band = cal["threshold"], cal["band"]
     teacher = {"params": int(opt.teacher.count_params()), "geometry": opt.teacher_geometry.to_dict(),
                "command": opt.teacher_record.get("command")} if opt.teacher is not None else None
     meta = model_metadata(STUDENT_GEOMETRY, threshold, band, final["variant"], cal["metrics"], opt.run.record,
-                          teacher, final["sparsity"], input_quantization={"dtype": "int8"}, optimize_command=command)
+                          teacher, final["sparsity"], input_quantization={"dtype": "int8"}, optimize_command=command,
+                          video_band=cal["video_band"])
     data = embed_metadata(final["raw"], meta)
     check_size(final["variant"], len(data))
     ops = set(builtin_op_names(data))

@@ -2,7 +2,7 @@
 
 The weights are untouched. The model is scored on its training run's validation crops with
 the views of ``optimize.metadata`` (``VIEWS`` at every one of ``ZOOMS``); its threshold,
-uncertain band, validation metrics, views and zooms are replaced in its metadata. So a
+uncertain bands (image and video), validation metrics, views and zooms are replaced in its metadata. So a
 change of views reaches a shipped model without training it again.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from eyegrad.train.cache import CONTEXT_GEOMETRY
 from eyegrad.train.config import load_run
 from eyegrad.train.sequence import view_batches
 
-from .calibrate import calibration
+from .calibrate import BandTargets, calibration
 from .export import check_size, embed_metadata
 from .metadata import VIEWS, ZOOMS
 from .rundata import run_data, same_data_and_split
@@ -29,7 +29,7 @@ from .variants import load_tflite
 logger = logging.getLogger(__name__)
 
 
-def recalibrate(run_dir: Path, model_path: Path, out: Path, max_wrong: float = 0.05,
+def recalibrate(run_dir: Path, model_path: Path, out: Path, targets: BandTargets = BandTargets(),
                 workers: int = 0, command: Optional[str] = None) -> ModelMetadata:
     """Write ``model_path`` with a new calibration to ``out``; returns its new metadata."""
     run = load_run(run_dir)
@@ -41,9 +41,9 @@ def recalibrate(run_dir: Path, model_path: Path, out: Path, max_wrong: float = 0
     data = run_data(run, workers)
     views = view_batches(data.val, CONTEXT_GEOMETRY, model.geometry, VIEWS, ZOOMS)
     pred = np.mean([model.predict(x) for x in views], axis=0)
-    cal = calibration(data, pred, max_wrong)
+    cal = calibration(data, pred, targets)
     meta = dataclasses.replace(model.metadata, views=VIEWS, zooms=ZOOMS, threshold=cal["threshold"],
-                               uncertain_band=cal["band"]["uncertain_band"],
+                               uncertain_band=cal["band"]["uncertain_band"], video_band=cal["video_band"],
                                calibration={k: v for k, v in cal["band"].items() if k != "uncertain_band"},
                                metrics=cal["metrics"], recalibrate_command=command)
     model_bytes = embed_metadata(raw, meta)

@@ -22,8 +22,9 @@ from eyegrad.runtime.faces import FaceFinder
 from eyegrad.runtime.features import FEATURE_VERSION, STUDENT_GEOMETRY, eye_features
 from eyegrad.runtime.model import EyeModel, interpreter_class
 from eyegrad.runtime.results import verdict_for
+from eyegrad.runtime.aggregation import trimmed_mean
 from eyegrad.runtime.tflite_metadata import read_metadata_entries
-from eyegrad.optimize.calibrate import balanced_threshold, uncertain_band
+from eyegrad.optimize.calibrate import BandTargets, balanced_threshold, pseudo_videos, uncertain_band, video_band
 from eyegrad.optimize.distill import Distiller
 from eyegrad.optimize.config import OptimizeConfig
 from eyegrad.optimize.export import builtin_op_names, check_size, convert, embed_metadata, schema
@@ -277,33 +278,24 @@ def toy_scores(seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
     return np.r_[np.zeros(200), np.ones(200)].astype(int), np.r_[real, fake]
 
 
-def test_calibration_band_contains_the_threshold_and_keeps_wrong_verdicts_under_the_limit():
+def test_the_band_clears_most_reals_and_accuses_few():
     labels, scores = toy_scores()
     threshold = balanced_threshold(labels, scores)
     assert 0.5 <= threshold <= 0.7
-    band = uncertain_band(labels, scores, threshold, max_wrong=0.02)
+    band = uncertain_band(labels, scores, threshold, targets=BandTargets(reals_real=0.6, reals_fake=0.02))
     lo, hi = band["uncertain_band"]
-    assert lo <= threshold <= hi and 0 < band["share_uncertain"] <= 0.25
-    # what the band promises holds on the scores: at most 2 % of each class gets the other verdict
+    # what the band promises holds on the scores: 60 % of the reals get `real`, at most 2 % `fake`
     verdicts = np.array([verdict_for(s, (lo, hi)) for s in scores])
-    assert (verdicts[labels == 0] == "fake").mean() <= 0.02 and (verdicts[labels == 1] == "real").mean() <= 0.02
+    assert (verdicts[labels == 0] == "real").mean() >= 0.6 and (verdicts[labels == 0] == "fake").mean() <= 0.02
+    assert (verdicts[labels == 0] == "real").mean() < 0.61  # the lowest such cut: no more uncertain fakes cleared
     counts = band["verdicts_per_source"][""]
-    assert counts["reals_called_fake"] == (verdicts[labels == 0] == "fake").sum()
+    assert counts["reals_called_real"] == (verdicts[labels == 0] == "real").sum()
     assert counts["fakes_called_fake"] == (verdicts[labels == 1] == "fake").sum() >= 170
+    assert band["targets"] == {"reals_real": 0.6, "reals_fake": 0.02, "videos_real": 0.95}
 
 
-def test_calibration_on_separable_scores_needs_no_band():
-    labels = np.r_[np.zeros(50), np.ones(50)].astype(int)
-    scores = np.r_[np.linspace(0.0, 0.3, 50), np.linspace(0.7, 1.0, 50)]
-    threshold = balanced_threshold(labels, scores)
-    assert 0.3 < threshold <= 0.7
-    band = uncertain_band(labels, scores, threshold, max_wrong=0.01)
-    assert band["uncertain_band"] == [threshold, threshold] and band["share_uncertain"] == 0.0
-
-
-def test_calibration_weighs_every_source_alike():
-    """A small source whose fakes score lower moves the threshold and the band; pooled, it would
-    be outvoted by the large one."""
+def test_the_threshold_weighs_every_source_alike():
+    """A small source whose fakes score lower moves the threshold: pooled, it would be outvoted by the large one."""
     rng = np.random.default_rng(0)
     big_real, big_fake = rng.uniform(0.0, 0.4, 900), rng.uniform(0.6, 1.0, 900)
     small_real, small_fake = rng.uniform(0.0, 0.2, 50), rng.uniform(0.3, 0.5, 50)
@@ -312,14 +304,53 @@ def test_calibration_weighs_every_source_alike():
     sources = np.array(["big"] * 1800 + ["small"] * 100)
     pooled, per_source = balanced_threshold(labels, scores), balanced_threshold(labels, scores, sources)
     assert (small_fake >= pooled).mean() < 0.6 and (small_fake >= per_source).all()
-    band = uncertain_band(labels, scores, per_source, sources, max_wrong=0.05)
-    lo, hi = band["uncertain_band"]
+
+
+def test_the_band_holds_for_every_source_alike():
+    """A small source whose reals score higher moves the band: pooled, it would be outvoted by the large one."""
+    rng = np.random.default_rng(0)
+    big_real, big_fake = rng.uniform(0.0, 0.4, 900), rng.uniform(0.6, 1.0, 900)
+    small_real, small_fake = rng.uniform(0.2, 0.6, 50), rng.uniform(0.5, 0.9, 50)
+    labels = np.r_[np.zeros(900), np.ones(900), np.zeros(50), np.ones(50)].astype(int)
+    scores = np.r_[big_real, big_fake, small_real, small_fake]
+    sources = np.array(["big"] * 1800 + ["small"] * 100)
+    band = uncertain_band(labels, scores, balanced_threshold(labels, scores, sources), sources)
     for name in ("big", "small"):
         counts = band["verdicts_per_source"][name]
-        assert counts["reals_called_fake"] <= 0.05 * counts["reals"]
-        assert counts["fakes_called_real"] <= 0.05 * counts["fakes"]
-    assert band["verdicts_per_source"]["small"]["fakes_called_fake"] < 50  # its fakes sit inside the big reals
-    assert lo <= per_source <= hi
+        assert counts["reals_called_real"] >= 0.6 * counts["reals"]
+        assert counts["reals_called_fake"] <= 0.08 * counts["reals"]
+    assert band["verdicts_per_source"]["big"]["reals_called_real"] > 0.9 * 900  # the small source sets lo
+
+
+def test_band_targets_are_checked():
+    for bad in ({"reals_real": 0}, {"reals_fake": 1.0}, {"reals_real": 0.7, "reals_fake": 0.4}, {"videos_real": 0}):
+        with pytest.raises(ValueError):
+            BandTargets(**bad)
+
+
+def test_the_video_band_clears_real_pseudo_videos_and_accuses_none():
+    """Groups of five or more frames of one label are pseudo-videos, combined by the runtime's trimmed mean."""
+    rng = np.random.default_rng(1)
+    labels, scores, groups = [], [], []
+    for g in range(40):
+        label = g % 2
+        centre = rng.uniform(0.1, 0.5) if label == 0 else rng.uniform(0.4, 0.9)
+        n = 8 if g < 38 else 3  # the last two groups are too short to count
+        labels += [label] * n
+        scores += list(np.clip(centre + rng.normal(0, 0.05, n), 0, 1))
+        groups += [f"g{g}"] * n
+    labels, scores, groups = np.array(labels), np.array(scores), np.array(groups)
+    y, combined = pseudo_videos(labels, scores, groups)
+    assert len(y) == 38 and (y == 0).sum() == 19
+    real_group = scores[groups == "g0"]
+    assert combined[0] == pytest.approx(trimmed_mean(real_group))
+    band = video_band(labels, scores, groups, (0.3, 0.6))
+    lo, hi = band["video_band"]
+    counts = band["pseudo_videos"]
+    assert counts["reals_called_real"] >= 0.95 * 19 and counts["reals_called_fake"] == 0
+    assert (combined[y == 0] <= hi).all() and lo <= hi
+    no_reals = video_band(np.ones(10, int), np.full(10, 0.7), np.array(["a"] * 10), (0.3, 0.6))
+    assert no_reals["video_band"] == [0.3, 0.6]
 
 
 def test_the_teachers_ensemble_row_averages_logits():

@@ -15,6 +15,7 @@ import pytest
 
 from conftest import EXAMPLES, face_clip, write_one_key_frame_video, write_video
 from eyegrad.runtime import Detector
+from eyegrad.runtime.model import DEFAULT_MODEL
 from eyegrad.runtime import video as video_module
 from eyegrad.runtime import video_decode
 from eyegrad.runtime.aggregation import AGGREGATIONS, aggregate, trimmed_mean
@@ -234,6 +235,26 @@ def test_a_header_with_a_negative_length_gives_a_duration_from_the_frames_read(d
     jpeg_as_video.write_bytes(REAL.read_bytes())
     result = detector.detect(str(jpeg_as_video)).to_dict()
     assert result["frames"] == 1 and result["duration_s"] == pytest.approx(1 / 25)
+
+
+def test_a_video_verdict_reads_the_video_band_of_the_model(detector: Detector, clips: dict, tmp_path: Path) -> None:
+    """The same clip and scores: a video band below its combined score makes it `fake`, one above
+    makes it `real`, while a frame scored as an image keeps the image band."""
+    pytest.importorskip("tensorflow", reason="re-embedding metadata needs the train extra")
+    from eyegrad.optimize.export import embed_metadata
+
+    p = detector.detect(str(clips["real"])).p_fake
+    meta = detector.model.metadata.to_dict()
+    verdicts = {}
+    for name, band in (("low", [p / 4, p / 2]), ("high", [min(1.0, p * 2), min(1.0, p * 3)])):
+        model = tmp_path / f"{name}.tflite"
+        model.write_bytes(embed_metadata(DEFAULT_MODEL.read_bytes(), {**meta, "video_band": band}))
+        banded = Detector(model, num_threads=1)
+        result = banded.detect(str(clips["real"]))
+        assert result.p_fake == pytest.approx(p) and banded.model.video_band == tuple(band)
+        verdicts[name] = result.verdict
+        assert banded.detect(str(REAL)).verdict == detector.detect(str(REAL)).verdict
+    assert verdicts == {"low": Verdict.FAKE, "high": Verdict.REAL}
 
 
 def test_video_options_are_checked() -> None:

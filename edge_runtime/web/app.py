@@ -178,7 +178,7 @@ def video_json(detector: Detector, path: Path, name: Optional[str], explain: boo
     if out["error"]:
         out["error"] = out["error"].replace(str(path), name or "the uploaded video")
     if explain and result.video is not None:
-        out["key_frames"] = key_frames_json(path, result.video)
+        out["key_frames"] = key_frames_json(path, result.video, detector.video.time_limit_s / 2)
     return out
 
 
@@ -193,15 +193,15 @@ def key_frames(video: VideoSummary, n: int = KEY_FRAMES) -> List[Tuple[TimelineP
     return sorted(most_fake, key=lambda pf: pf[0].frame)
 
 
-def key_frames_json(path: Path, video: VideoSummary) -> List[dict]:
+def key_frames_json(path: Path, video: VideoSummary, time_limit_s: float) -> List[dict]:
     """The key frames of a video result: frame index, time, the face's p_fake and its crop as a base64 PNG.
 
-    The frames are read again from the file; one that no longer decodes is left out (they illustrate
-    the verdict, they do not make it).
+    The frames are read again from the file, for at most ``time_limit_s``; one that no longer decodes,
+    or all of them when reading takes longer, are left out (they illustrate the verdict, they do not make it).
     """
     chosen = key_frames(video)
     try:
-        frames = read_frames(path, [point.frame for point, _ in chosen])
+        frames = read_frames(path, [point.frame for point, _ in chosen], time_limit_s)
     except InputError:
         frames = {}
     return [{"frame": point.frame, "t": round(point.time_s, 3), "p_fake": round(face.p_fake, 6),
@@ -228,6 +228,7 @@ def model_info(pool: DetectorPool, max_bytes: int, max_video_bytes: int) -> dict
     meta = pool.model.metadata
     return {"model": pool.model.path.name, "feature_version": meta.feature_version,
             "threshold": pool.model.threshold, "uncertain_band": list(pool.model.uncertain_band),
+            "video_band": list(pool.model.video_band),
             "labels": meta.labels, "max_upload_bytes": max_bytes, "max_video_upload_bytes": max_video_bytes,
             "accepted_types": [*ACCEPTED_TYPES, *VIDEO_TYPES], "video_suffixes": sorted(VIDEO_SUFFIXES),
             "workers": pool.size}
