@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import math
-import struct
 from pathlib import Path
 from typing import List, Sequence
 
@@ -74,41 +73,10 @@ def face_clip(image: Path, n_frames: int, size: int = 256) -> List[np.ndarray]:
     return [np.roll(face, i % 3, axis=1) for i in range(n_frames)]
 
 
-def write_one_key_frame_video(path: Path, n_frames: int, claimed_s: float = 0.0, size=(640, 360),
-                              fps: int = 30) -> Path:
-    """A Matroska (H.264) video of ``n_frames`` frames with a single key frame: every seek decodes from
-    the first frame, so reading it is slow by construction on any machine. With ``claimed_s`` its
-    header lies about its length (the ``Duration`` element patched), as a hostile upload's may.
 
-    Made by muxing one encoded still frame and one encoded repeat of it ``n_frames - 1`` times
-    (PyAV), which takes milliseconds whatever ``n_frames`` is.
-    """
-    av = pytest.importorskip("av", reason="PyAV (the dev extra) writes the hostile test videos")
-    w, h = size
-    still = np.full((h, w, 3), 90, np.uint8)
-    still[h // 4:h // 2, w // 4:w // 2] = 200
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        stream.options = {"preset": "ultrafast", "tune": "zerolatency",
-                          "x264-params": f"keyint={n_frames}:min-keyint={n_frames}:scenecut=0"}
-        packets = []
-        for pts in range(2):
-            frame = av.VideoFrame.from_ndarray(still, format="rgb24")
-            frame.pts = pts
-            packets += stream.encode(frame)
-        packets += stream.encode()
-        key, repeat = bytes(packets[0]), bytes(packets[1])
-        for pts in range(n_frames):
-            packet = av.Packet(key if pts == 0 else repeat)
-            packet.pts = packet.dts = pts
-            packet.time_base = stream.codec_context.time_base
-            packet.stream = stream
-            packet.is_keyframe = pts == 0
-            out.mux(packet)
-    if claimed_s:
-        data = bytearray(path.read_bytes())
-        at = data.index(b"\x44\x89\x88") + 3  # Segment Info's Duration: an 8-byte float, in milliseconds
-        data[at:at + 8] = struct.pack(">d", claimed_s * 1000.0)
-        path.write_bytes(bytes(data))
-    return path
+def write_one_key_frame_video(path: Path, n_frames: int, claimed_s: float = 0.0, size=(640, 360)) -> Path:
+    """``hostile_media.one_key_frame_video``, skipped where PyAV (the dev extra) is missing."""
+    pytest.importorskip("av", reason="PyAV (the dev extra) writes the hostile test videos")
+    from eyegrad.benchmarks.hostile_media import one_key_frame_video
+
+    return one_key_frame_video(path, n_frames, claimed_s, size)

@@ -40,6 +40,13 @@ def test_slow_clients_leave_healthz_answering(report):
     assert case["ok"] and report["checks"]["hostile_slow_clients"], case
 
 
+def test_lying_videos_get_their_own_error_and_free_the_workers(report):
+    case = report["hostile"]["lying_videos"]
+    pytest.importorskip("av", reason="PyAV (the dev extra) writes the lying video")
+    assert case["video_statuses"] == [422, 422] and case["image_after"]["status"] == 200, case
+    assert case["ok"] and report["checks"]["hostile_lying_videos"], case
+
+
 def test_latency_reported(report):
     lat = report["all"]["latency_ms"]
     assert lat["runs"] == 100 and 0 < lat["p50"] <= lat["p99"]
