@@ -38,7 +38,7 @@ def test_scan_of_an_empty_folder_says_there_is_nothing_in_it(tmp_path: Path, cap
 def test_detect_of_an_empty_folder_says_it_holds_no_image_or_video(tmp_path: Path, capsys) -> None:
     assert main(["detect", "--json", str(tmp_path)]) == 1
     record = json.loads(capsys.readouterr().out)
-    assert record["verdict"] == "error" and record["error"] == f"no images or videos in folder {tmp_path}"
+    assert record["verdict"] == "error" and record["error"] == f"no images or videos in directory {tmp_path}"
 
 
 def test_help_says_detect_takes_videos(capsys) -> None:

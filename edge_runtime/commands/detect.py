@@ -47,7 +47,7 @@ def unique_stem(path: str, seen: Dict[str, int]) -> str:
 def detect_one(detector: Detector, path: str) -> DetectResult:
     """The result of one file; a video shows its progress on stderr."""
     if Path(path).is_dir():  # expand_inputs keeps a folder only when it holds no image or video
-        return DetectResult.failed(path, f"no images or videos in folder {path}")
+        return DetectResult.failed(path, f"no images or videos in directory {path}")
     if not is_video(path):
         return detector.detect(path)
     bar: Optional[Progress] = None
