@@ -224,3 +224,44 @@ def test_loso_sources_leaves_out_only_the_sources_named_and_run_json_records_the
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.endswith("has no student.weights.h5 (an `eyegrad train --loso-only` run trains none): "
                         "name one with --student")
+
+
+def test_the_stress_view_is_scored_per_source_beside_the_plain_one_and_reproducible(tiny_run: Path):
+    from eyegrad.runtime.features import STUDENT_GEOMETRY
+    from eyegrad.runtime.metrics import json_ready
+    from eyegrad.train.cache import CONTEXT_GEOMETRY
+    from eyegrad.train.config import load_run
+    from eyegrad.train.models import build_student
+    from eyegrad.train.run import prepare
+    from eyegrad.train.sequence import plain_batch
+    from eyegrad.train.stress import StressRecipe, stress_report, stress_scores, stress_validation
+
+    run_dir = tiny_run / "run"
+    run = strict_json((run_dir / "run.json").read_text())
+    for role in ("student", "teacher"):
+        plain, stress = run[role]["metrics"], run[role]["stress"]
+        assert stress["recipe"] == {"scale": [0.5, 0.75], "interpolation": "INTER_AREA", "jpeg_quality": [50, 70],
+                                    "seed": 0, "drawn_per": "file content (sha256)"}
+        assert set(stress["faces_lost"]) == {"mesonet_df", "utkface"} and stress["videos_left_out"] == 0
+        lost = {**stress["faces_lost"], "all": sum(stress["faces_lost"].values())}
+        for source in ("all", "mesonet_df", "utkface"):  # every validation image, a face found or not
+            assert stress["metrics"][source]["n"] == plain[source]["n"] > 0
+            assert stress["metrics"][source]["coverage"] == pytest.approx(1 - lost[source] / plain[source]["n"])
+        assert 0.0 <= stress["metrics"]["mesonet_df"]["auc"] <= 1.0  # both classes
+    report = (run_dir / "report.md").read_text()
+    assert report.count("Stress view: the same images downscaled 0.5-0.75x (INTER_AREA), JPEG q50-70") == 2
+    assert report.count("| stressed n | faces kept | stressed accuracy | stressed auc | auc change |") == 2
+
+    # the run's split remade, degraded again without a cache and scored by the saved student: the same figures
+    data = prepare(load_run(run_dir).config)
+    stressed = stress_validation(data.val, StressRecipe(), None, workers=1)
+    assert list(stressed.crops.paths) == list(data.val.paths)  # images only: one crop a file, in order
+    student = build_student((STUDENT_GEOMETRY.height, STUDENT_GEOMETRY.width, 3))
+    student.load_weights(str(run_dir / "student.weights.h5"))
+    scores = stress_scores(stressed, student, STUDENT_GEOMETRY)
+    assert json_ready(stress_report(stressed, scores, StressRecipe())) == run["student"]["stress"]
+    # the student sees other crops and scores them otherwise (a 2-epoch student moves its scores only a little)
+    kept = stressed.face_found
+    assert np.abs(stressed.crops.crops[kept].astype(float) - data.val.crops[kept]).mean() > 1.0
+    plain_scores = student.predict(plain_batch(data.val, CONTEXT_GEOMETRY, STUDENT_GEOMETRY), verbose=0).reshape(-1)
+    assert (scores[kept] != plain_scores[kept]).mean() > 0.8

@@ -5,6 +5,8 @@ face and its eyes and cuts a *context band*: the student's eye band with extra m
 at the same pixel scale (``eyegrad.runtime.features.align_band``). Augmentation later cuts
 the student's and teacher's bands out of it. Entries are keyed by the crop version (CACHE_VERSION),
 the context geometry and the file's content hash, so re-runs skip what is cached.
+The stress view of validation (``stress.py``) keeps its crops in a folder of the same cache,
+keyed by the file's hash and the degradation recipe.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import hashlib
 import multiprocessing as mp
 import os
 from pathlib import Path
-from typing import List, NamedTuple, Optional, Sequence, Tuple
+from typing import Callable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, TypeVar
 
 import numpy as np
 
@@ -34,6 +36,7 @@ CONTEXT_GEOMETRY = STUDENT_GEOMETRY.scaled(1.75).supersampled()
 #: version is not part of the key.
 CACHE_VERSION = "crops-v5"
 DEFAULT_CACHE = Path(os.environ.get("EYEGRAD_CACHE", Path.home() / ".cache" / "eyegrad"))
+T = TypeVar("T")
 
 
 class CropSet(NamedTuple):
@@ -95,12 +98,48 @@ def extract_file(path: Path, geometry: BandGeometry, every: int, max_frames: int
             "found": np.array(found, bool), "frames": np.array(frames, int)}
 
 
+def save_entry(cache_file: Path, entry: dict) -> None:
+    """Write a cache entry (arrays by name) so that a reader never sees half of it."""
+    tmp = cache_file.with_suffix(".tmp.npz")
+    np.savez(tmp, **entry)
+    os.replace(tmp, cache_file)
+
+
+def load_entry(cache_file: Path) -> Optional[dict]:
+    """The arrays of a cache entry, or None when it is missing or corrupt (to be rebuilt)."""
+    if not cache_file.exists():
+        return None
+    try:
+        with np.load(cache_file) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError):
+        return None
+
+
+def run_parallel(work: Callable[[T], Tuple[int, dict]], todo: Sequence[T], workers: int, label: str
+                 ) -> Iterator[Tuple[int, dict]]:
+    """``work(item)`` for every item of ``todo``, in ``workers`` forked processes (0: one per
+    core), in the order they finish, with a progress bar named ``label``."""
+    if not todo:
+        return
+    bar = Progress(len(todo), label)
+    workers = workers or max(1, os.cpu_count() or 1)
+    if workers > 1:
+        with mp.get_context("fork").Pool(workers) as pool:
+            for got in pool.imap_unordered(work, todo, chunksize=16):
+                yield got
+                bar.update()
+    else:
+        for item in todo:
+            yield work(item)
+            bar.update()
+    bar.close()
+
+
 def _work(args) -> Tuple[int, dict]:
     i, path, cache_file, geometry, every, max_frames = args
     out = extract_file(path, geometry, every, max_frames)
-    tmp = cache_file.with_suffix(".tmp.npz")
-    np.savez(tmp, **out)
-    os.replace(tmp, cache_file)
+    save_entry(cache_file, out)
     return i, out
 
 
@@ -122,28 +161,11 @@ def build_crops(samples: Sequence[Sample], cache_root: Path = DEFAULT_CACHE,
     todo = []
     for i, s in enumerate(samples):
         cache_file = cdir / f"{file_digest(s.path)}.npz"
-        if cache_file.exists():
-            try:
-                with np.load(cache_file) as z:
-                    results[i] = {k: z[k] for k in z.files}
-                continue
-            except (OSError, ValueError, EOFError):
-                pass  # corrupt cache entry: rebuild it
-        todo.append((i, s.path, cache_file, geometry, every, max_frames))
-    if todo:
-        bar = Progress(len(todo), "features")
-        workers = workers or max(1, os.cpu_count() or 1)
-        if workers > 1:
-            with mp.get_context("fork").Pool(workers) as pool:
-                for i, out in pool.imap_unordered(_work, todo, chunksize=16):
-                    results[i] = out
-                    bar.update()
-        else:
-            for item in todo:
-                i, out = _work(item)
-                results[i] = out
-                bar.update()
-        bar.close()
+        results[i] = load_entry(cache_file)
+        if results[i] is None:
+            todo.append((i, s.path, cache_file, geometry, every, max_frames))
+    for i, out in run_parallel(_work, todo, workers, "features"):
+        results[i] = out
     crops, labels, sources, groups, found, paths = [], [], [], [], [], []
     for s, r in zip(samples, results):
         for crop, eyes_found in zip(r["crops"], r["found"]):

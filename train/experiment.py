@@ -9,7 +9,7 @@ import numpy as np
 
 from eyegrad.runtime.features import STUDENT_GEOMETRY, BandGeometry
 
-from .cache import CONTEXT_GEOMETRY
+from .cache import CONTEXT_GEOMETRY, DEFAULT_CACHE
 from .config import RunConfig, save_run
 from .loop import TrainSettings, fit
 from .loso import loso_report
@@ -17,6 +17,7 @@ from .models import build_student, build_teacher, model_size
 from .reports import markdown_table, per_source, plot_confusion, plot_history, plot_roc, render_report
 from .run import TEACHER_GEOMETRY, RunData, prepare, run_metadata, split_summary
 from .shortcuts import crop_scorer, jpeg_shortcut_report
+from .stress import stress_view
 from .tf import keras
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,9 @@ def train_and_report(config: RunConfig) -> Dict:
             run[role.name]["weight_average"] = {k: hist[-1][k] for k in ("averaged_epochs", "averaged_val_auc",
                                                                          "kept_average")}
         logger.info("%s", markdown_table(run[role.name]["metrics"]))
+    for name, report in stress_view(data.val, {r.name: (models[r.name], r.band) for r in roles(config)},
+                                    config.cache or DEFAULT_CACHE, config.workers).items():
+        run[name]["stress"] = report
     plot_history(histories, out / "training_curves.png")
     plot_roc(data.val.labels, preds, out / "roc.png")
     if "student" in models:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -17,13 +17,18 @@ METRIC_COLUMNS = ("n", "accuracy", "balanced_accuracy", "auc", "precision", "rec
 LOSO_COLUMNS = ("n", "paired", "accuracy", "auc", "fake_catch_rate", "real_pass_rate", "val_auc")
 
 
-def per_source(val: CropSet, pred: np.ndarray, threshold: float = 0.5) -> Dict[str, Dict]:
-    """Metrics on all validation crops, per source, and by eye origin (found/geometry)."""
-    out = {"all": binary_report(val.labels, pred, threshold)}
+def per_source(val: CropSet, pred: np.ndarray, threshold: float = 0.5, decided: Optional[np.ndarray] = None
+               ) -> Dict[str, Dict]:
+    """Metrics on all validation crops, per source, and by eye origin (found/geometry).
+
+    ``decided`` marks the crops that got a prediction (default: all); the others count as wrong,
+    as in ``eyegrad evaluate``, and are left out of the eye-origin rows."""
+    ok = np.ones(len(val.labels), bool) if decided is None else np.asarray(decided, bool)
+    out = {"all": binary_report(val.labels, pred, threshold, ok)}
     for src in sorted(set(val.sources)):
         m = val.sources == src
-        out[src] = binary_report(val.labels[m], pred[m], threshold)
-    for name, m in (("eyes:found", val.eyes_found), ("eyes:geometry", ~val.eyes_found)):
+        out[src] = binary_report(val.labels[m], pred[m], threshold, ok[m])
+    for name, m in (("eyes:found", val.eyes_found & ok), ("eyes:geometry", ~val.eyes_found & ok)):
         if m.any():
             out[name] = binary_report(val.labels[m], pred[m], threshold)
     return out
@@ -44,6 +49,23 @@ def markdown_table(rows: Dict[str, Dict], columns: Sequence[str] = METRIC_COLUMN
     return "\n".join(lines)
 
 
+def stress_table(plain: Dict[str, Dict], stress: Dict) -> str:
+    """The stress view beside the plain validation, per source (``stress.stress_report``)."""
+    r = stress["recipe"]
+    lines = [f"Stress view: the same images downscaled {r['scale'][0]:g}-{r['scale'][1]:g}x ({r['interpolation']}), "
+             f"JPEG q{r['jpeg_quality'][0]}-{r['jpeg_quality'][1]} (seed {r['seed']}, drawn per file); an image "
+             "that loses its face counts as wrong.", "",
+             "| set | n | accuracy | auc | stressed n | faces kept | stressed accuracy | stressed auc | auc change |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name, s in stress["metrics"].items():
+        p = plain.get(name, {})
+        change = s["auc"] - p["auc"] if isinstance(s["auc"], float) and isinstance(p.get("auc"), float) else None
+        lines.append(f"| {name} | {_fmt(p.get('n'))} | {_fmt(p.get('accuracy'))} | {_fmt(p.get('auc'))} | "
+                     f"{_fmt(s['n'])} | {_fmt(s['coverage'])} | {_fmt(s['accuracy'])} | {_fmt(s['auc'])} | "
+                     f"{_fmt(change)} |")
+    return "\n".join(lines)
+
+
 def render_report(run: Dict) -> str:
     """report.md of a run: its command, split, each model's metrics and the checks it ran."""
     parts = [f"# Training run {run['date']}", "", f"Command: `{run['command']}`", "",
@@ -52,6 +74,8 @@ def render_report(run: Dict) -> str:
         if role in run:
             parts += ["", f"## {role}: {run[role]['params']} parameters, {run[role]['macs']} multiply-adds",
                       "", markdown_table(run[role]["metrics"])]
+            if "stress" in run[role]:
+                parts += ["", stress_table(run[role]["metrics"], run[role]["stress"])]
     if "jpeg_shortcut" in run:
         parts += ["", "## JPEG shortcut check", "", "```", json.dumps(run["jpeg_shortcut"], indent=1), "```"]
     if "loso" in run:
