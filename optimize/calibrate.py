@@ -29,17 +29,18 @@ PSEUDO_VIDEO_FRAMES = 5
 class BandTargets:
     """What the bands promise on validation: on every source with reals, at least ``reals_real``
     of them get `real` and at most ``reals_fake`` get `fake`; of real pseudo-videos, at least
-    ``videos_real`` get `real` and none `fake`."""
+    ``videos_real`` get `real` and at most ``videos_fake`` get `fake`."""
 
     reals_real: float = 0.6
     reals_fake: float = 0.08
     videos_real: float = 0.95
+    videos_fake: float = 0.05
 
     def __post_init__(self) -> None:
-        if not (0 < self.reals_real <= 1 and 0 <= self.reals_fake < 1 and self.reals_real + self.reals_fake <= 1
-                and 0 < self.videos_real <= 1):
-            raise ValueError("band targets need 0 < reals_real <= 1, 0 <= reals_fake < 1, "
-                             "reals_real + reals_fake <= 1 and 0 < videos_real <= 1")
+        for real, fake in ((self.reals_real, self.reals_fake), (self.videos_real, self.videos_fake)):
+            if not (0 < real <= 1 and 0 <= fake < 1 and real + fake <= 1):
+                raise ValueError("band targets need 0 < reals_real <= 1, 0 <= reals_fake < 1 and "
+                                 "reals_real + reals_fake <= 1 (and the same for videos_real, videos_fake)")
 
 
 def source_names(labels: Sequence[int], sources: Sequence[str]) -> np.ndarray:
@@ -132,15 +133,15 @@ def pseudo_videos(labels: np.ndarray, scores: np.ndarray, groups: np.ndarray,
 
 def video_band(labels: Sequence[int], scores: Sequence[float], groups: Sequence[str], image_band: Sequence[float],
                targets: BandTargets = BandTargets()) -> Dict:
-    """The uncertain band of a video's combined score, set on validation pseudo-videos: at least
-    ``targets.videos_real`` of the real ones get `real` and none gets `fake`. Without real
-    pseudo-videos it is the image band."""
+    """The uncertain band of a video's combined score, set on validation pseudo-videos as the image
+    band is on images: at least ``targets.videos_real`` of the real ones get `real`, at most
+    ``targets.videos_fake`` get `fake`. Without real pseudo-videos it is the image band."""
     y, s = pseudo_videos(np.asarray(labels), np.asarray(scores, np.float64), np.asarray(groups))
     if not (y == 0).any():
         lo, hi = image_band
     else:
         lo = _cut_above(s[y == 0], targets.videos_real)
-        hi = max(lo, _cut_above(s[y == 0], 1.0))
+        hi = max(lo, _cut_above(s[y == 0], 1.0 - targets.videos_fake))
     counts = verdicts_per_source(y, s, np.zeros(len(y), dtype=str), (lo, hi)).get("", {})
     return {"video_band": [float(lo), float(hi)], "pseudo_videos": counts}
 

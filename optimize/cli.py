@@ -32,7 +32,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reals-fake", type=float, default=D.reals_fake,
                    help="... and calls at most this share of them `fake`")
     p.add_argument("--videos-real", type=float, default=D.videos_real,
-                   help="the video band clears at least this share of real validation pseudo-videos, accusing none")
+                   help="the video band clears at least this share of real validation pseudo-videos (`real`)")
+    p.add_argument("--videos-fake", type=float, default=D.videos_fake,
+                   help="... and calls at most this share of them `fake`")
     p.add_argument("--recalibrate", type=Path, default=D.recalibrate, metavar="MODEL",
                    help="no training: re-score MODEL (a .tflite exported from --run) with the runtime's "
                         "current views and write it with a new threshold, band and metrics to --out")

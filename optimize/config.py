@@ -36,13 +36,14 @@ class OptimizeConfig(JsonConfig):
     reals_real: float = BandTargets.reals_real
     reals_fake: float = BandTargets.reals_fake
     videos_real: float = BandTargets.videos_real
+    videos_fake: float = BandTargets.videos_fake
     recalibrate: Optional[Path] = None
     workers: int = 0
 
     @property
     def band_targets(self) -> BandTargets:
         """What the uncertain bands promise on validation."""
-        return BandTargets(self.reals_real, self.reals_fake, self.videos_real)
+        return BandTargets(self.reals_real, self.reals_fake, self.videos_real, self.videos_fake)
 
     @property
     def student_weights(self) -> Path:

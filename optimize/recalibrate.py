@@ -18,6 +18,7 @@ from eyegrad.runtime.errors import EyegradError
 from eyegrad.runtime.metadata import ModelMetadata
 from eyegrad.train.cache import CONTEXT_GEOMETRY
 from eyegrad.train.config import load_run
+from eyegrad.train.run import RunData
 from eyegrad.train.sequence import view_batches
 
 from .calibrate import BandTargets, calibration
@@ -31,14 +32,21 @@ logger = logging.getLogger(__name__)
 
 def recalibrate(run_dir: Path, model_path: Path, out: Path, targets: BandTargets = BandTargets(),
                 workers: int = 0, command: Optional[str] = None) -> ModelMetadata:
-    """Write ``model_path`` with a new calibration to ``out``; returns its new metadata."""
+    """Write ``model_path`` with a new calibration on ``run_dir``'s validation to ``out``; returns its new metadata."""
     run = load_run(run_dir)
     raw = Path(model_path).read_bytes()
     model = load_tflite(raw)
     if not same_data_and_split(model.metadata.training or {}, run.record):
         raise EyegradError(f"{model_path} was not trained on {run_dir}'s data and split: "
                            "its validation images would include images it trained on")
-    data = run_data(run, workers)
+    return write_recalibrated(raw, run_data(run, workers), out, targets, command)
+
+
+def write_recalibrated(raw: bytes, data: RunData, out: Path, targets: BandTargets = BandTargets(),
+                       command: Optional[str] = None) -> ModelMetadata:
+    """Write the model ``raw`` to ``out`` calibrated on ``data``'s validation crops (which it must not
+    have trained on) with the current views; returns its new metadata."""
+    model = load_tflite(raw)
     views = view_batches(data.val, CONTEXT_GEOMETRY, model.geometry, VIEWS, ZOOMS)
     pred = np.mean([model.predict(x) for x in views], axis=0)
     cal = calibration(data, pred, targets)
@@ -51,6 +59,7 @@ def recalibrate(run_dir: Path, model_path: Path, out: Path, targets: BandTargets
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(model_bytes)
     v = cal["metrics"]["validation"]
-    logger.info("wrote %s: %d zooms x %d views, validation accuracy %.3f, AUC %.3f, threshold %.3f, band %s",
-                out, len(ZOOMS), len(VIEWS), v["accuracy"], v["auc"], cal["threshold"], cal["band"]["uncertain_band"])
+    logger.info("wrote %s: %d zooms x %d views, validation accuracy %.3f, AUC %.3f, threshold %.3f, band %s, "
+                "video band %s", out, len(ZOOMS), len(VIEWS), v["accuracy"], v["auc"], cal["threshold"],
+                cal["band"]["uncertain_band"], cal["video_band"])
     return meta

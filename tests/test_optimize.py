@@ -291,7 +291,7 @@ def test_the_band_clears_most_reals_and_accuses_few():
     counts = band["verdicts_per_source"][""]
     assert counts["reals_called_real"] == (verdicts[labels == 0] == "real").sum()
     assert counts["fakes_called_fake"] == (verdicts[labels == 1] == "fake").sum() >= 170
-    assert band["targets"] == {"reals_real": 0.6, "reals_fake": 0.02, "videos_real": 0.95}
+    assert band["targets"] == {"reals_real": 0.6, "reals_fake": 0.02, "videos_real": 0.95, "videos_fake": 0.05}
 
 
 def test_the_threshold_weighs_every_source_alike():
@@ -323,12 +323,13 @@ def test_the_band_holds_for_every_source_alike():
 
 
 def test_band_targets_are_checked():
-    for bad in ({"reals_real": 0}, {"reals_fake": 1.0}, {"reals_real": 0.7, "reals_fake": 0.4}, {"videos_real": 0}):
+    for bad in ({"reals_real": 0}, {"reals_fake": 1.0}, {"reals_real": 0.7, "reals_fake": 0.4}, {"videos_real": 0},
+                {"videos_real": 0.96, "videos_fake": 0.05}):
         with pytest.raises(ValueError):
             BandTargets(**bad)
 
 
-def test_the_video_band_clears_real_pseudo_videos_and_accuses_none():
+def test_the_video_band_clears_real_pseudo_videos_and_accuses_few():
     """Groups of five or more frames of one label are pseudo-videos, combined by the runtime's trimmed mean."""
     rng = np.random.default_rng(1)
     labels, scores, groups = [], [], []
@@ -344,11 +345,14 @@ def test_the_video_band_clears_real_pseudo_videos_and_accuses_none():
     assert len(y) == 38 and (y == 0).sum() == 19
     real_group = scores[groups == "g0"]
     assert combined[0] == pytest.approx(trimmed_mean(real_group))
-    band = video_band(labels, scores, groups, (0.3, 0.6))
+    band = video_band(labels, scores, groups, (0.3, 0.6), BandTargets(videos_real=0.9, videos_fake=0.0))
     lo, hi = band["video_band"]
     counts = band["pseudo_videos"]
-    assert counts["reals_called_real"] >= 0.95 * 19 and counts["reals_called_fake"] == 0
+    assert counts["reals_called_real"] >= 0.9 * 19 and counts["reals_called_fake"] == 0
     assert (combined[y == 0] <= hi).all() and lo <= hi
+    strict = video_band(labels, scores, groups, (0.3, 0.6), BandTargets(videos_real=0.9, videos_fake=0.1))
+    assert strict["video_band"][0] == lo and strict["video_band"][1] <= hi
+    assert strict["pseudo_videos"]["reals_called_fake"] <= 0.1 * 19
     no_reals = video_band(np.ones(10, int), np.full(10, 0.7), np.array(["a"] * 10), (0.3, 0.6))
     assert no_reals["video_band"] == [0.3, 0.6]
 
