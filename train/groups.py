@@ -13,14 +13,18 @@ into one group when
   (a cut to another scene breaks the chain);
 
 and a group is every file linked to another, directly or through others, across labels. The
-frames of one video file are one group. ``split_by_groups`` then puts whole groups on one side.
+frames of one video file are one group. In a source of ``VIDEO_SOURCES`` (frame dumps of a few
+videos, aligned face crops) these groups are only runs of one video; each run then joins the
+face-identity clusters (``identity.py``) that most of its frames, or ``JOIN_SHARE`` of them, fall
+in, and the runs that join one cluster, real or fake, are one video. ``split_by_groups`` then
+puts whole groups on one side.
 """
 from __future__ import annotations
 
 import csv
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Collection, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -28,7 +32,9 @@ import numpy as np
 from eyegrad.runtime.datasets import VIDEO_SUFFIXES
 from eyegrad.runtime.progress import Progress
 
+from .cache import DEFAULT_CACHE
 from .data import LAST_NUMBER, Sample, source_name, take_validation
+from .identity import clusters, descriptors
 
 #: Side of the gray thumbnail that near-duplicates are found by.
 THUMB = 24
@@ -39,6 +45,12 @@ THUMB = 24
 #: group (docs/training/validation.md).
 DUPLICATE_COSINE = 0.92
 FRAME_COSINE = 0.6
+#: Sources whose near-duplicate runs are linked into videos by face identity. In ``mesonet_df``
+#: runs alone left other stretches of one video on both sides (docs/training/validation.md).
+VIDEO_SOURCES = frozenset({"mesonet_df"})
+#: A run joins every identity cluster that holds at least this share of its frames (and always the
+#: one that holds most): a leak needs only one stretch of a video on each side, so err towards merging.
+JOIN_SHARE = 1 / 3
 #: A group that would push a source's validation more than this share over its target stays in training.
 MAX_OVERSHOOT = 0.2
 #: Rows of the similarity matrix computed at once (memory: this many x all files, float32).
@@ -112,8 +124,31 @@ def pairs_of(root: Path) -> List[Tuple[str, str]]:
         return [(row["fake"], row["original"]) for row in csv.DictReader(f) if row.get("fake") and row.get("original")]
 
 
-def identity_groups(samples: Sequence[Sample], roots: Sequence[Path]) -> List[Sample]:
-    """``samples`` with their ``group`` replaced by the identity group of this module's rules.
+def same_video(runs: UnionFind, items: Sequence[int], cluster: Sequence[int]) -> List[Tuple[int, int]]:
+    """Pairs of runs (their root items) that join one identity cluster. A run joins the cluster
+    most of its ``items`` fall in and any other that holds at least ``JOIN_SHARE`` of them
+    (``cluster[k]`` is the cluster of ``items[k]``; -1: none)."""
+    votes: Dict[int, Counter] = defaultdict(Counter)
+    for i, c in zip(items, cluster):
+        if c >= 0:
+            votes[runs.find(i)][int(c)] += 1
+    first: Dict[int, int] = {}
+    pairs = []
+    for run, counts in votes.items():
+        top = counts.most_common(1)[0][0]
+        share = JOIN_SHARE * sum(counts.values())
+        for joined in sorted({top} | {c for c, n in counts.items() if n >= share}):
+            if joined in first:
+                pairs.append((first[joined], run))
+            else:
+                first[joined] = run
+    return pairs
+
+
+def identity_groups(samples: Sequence[Sample], roots: Sequence[Path], cache: Path = DEFAULT_CACHE,
+                    video_sources: Collection[str] = VIDEO_SOURCES) -> List[Sample]:
+    """``samples`` with their ``group`` replaced by the identity group of this module's rules; runs
+    of the ``video_sources`` are linked into videos (face descriptors are cached under ``cache``).
 
     A group is named by its first file (path relative to its source's root), so adding or
     removing other files leaves the names, and so the split, of untouched groups as they were.
@@ -124,12 +159,14 @@ def identity_groups(samples: Sequence[Sample], roots: Sequence[Path]) -> List[Sa
     for s in samples:
         by_source[s.source].append(s)
     for source, members in sorted(by_source.items()):
-        out.extend(_grouped(source, members, pairs.get(source, [])))
+        out.extend(_grouped(source, members, pairs.get(source, []), cache if source in video_sources else None))
     return out
 
 
-def _grouped(source: str, members: List[Sample], pairs: Sequence[Tuple[str, str]]) -> List[Sample]:
-    """One source's samples, re-keyed by their linked component."""
+def _grouped(source: str, members: List[Sample], pairs: Sequence[Tuple[str, str]], cache: Optional[Path]
+             ) -> List[Sample]:
+    """One source's samples, re-keyed by their linked component (runs linked into videos with
+    face descriptors cached under ``cache``; None: no video links)."""
     files = sorted({s.path for s in members})
     index = {p: i for i, p in enumerate(files)}
     label = {s.path: s.label for s in members}
@@ -158,6 +195,9 @@ def _grouped(source: str, members: List[Sample], pairs: Sequence[Tuple[str, str]
             if i in at and j in at and label[files[i]] == label[files[j]] \
                     and float(matrix[at[i]] @ matrix[at[j]]) >= FRAME_COSINE:
                 links.union(i, j)
+    if cache is not None and images:
+        for a, b in same_video(links, images, clusters(descriptors([files[i] for i in images], cache))):
+            links.union(a, b)
     name = {}
     for i, p in enumerate(files):  # files are sorted: the first file of each component names it
         name.setdefault(links.find(i), f"{p.parent.name}/{p.name}")

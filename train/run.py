@@ -23,9 +23,10 @@ TEACHER_GEOMETRY = STUDENT_GEOMETRY.scaled(1.75)
 #: How train and validation are split (``RunConfig.split``), and the version run.json records.
 #: Both split the files before faces are found, so a face finder that finds more or fewer faces
 #: never moves a file. "blocks" (files-v1): blocks of 200 consecutive file numbers per label,
-#: which lets the same people and scenes into both sides. "groups" (groups-v1): the identity
-#: groups of ``groups.py`` (pairs, near-duplicates, videos), across labels.
-SPLIT_VERSIONS = {"blocks": "files-v1", "groups": "groups-v1"}
+#: which lets the same people and scenes into both sides. "groups" (groups-v2): the identity
+#: groups of ``groups.py`` (pairs, near-duplicates, videos, and in ``mesonet_df`` runs linked into
+#: videos by face identity), across labels; groups-v1 had no face-identity links.
+SPLIT_VERSIONS = {"blocks": "files-v1", "groups": "groups-v2"}
 
 
 class RunData(NamedTuple):
@@ -36,10 +37,10 @@ class RunData(NamedTuple):
     groups: Optional[Dict[str, Dict[str, int]]] = None  # groups split: source -> groups per side
 
 
-def load_samples(roots: Sequence[Path], limit: Optional[int] = None, seed: int = 0, *, split: str
-                 ) -> List[Sample]:
+def load_samples(roots: Sequence[Path], limit: Optional[int] = None, seed: int = 0, *, split: str,
+                 cache: Path = DEFAULT_CACHE) -> List[Sample]:
     """All samples under the roots, grouped for ``split``; ``limit`` keeps a seeded subset per
-    (source, label) before the groups are found."""
+    (source, label) before the groups are found (face descriptors are cached under ``cache``)."""
     if split not in SPLIT_VERSIONS:
         raise EyegradError(f"unknown split {split!r}: one of {', '.join(SPLIT_VERSIONS)}")
     samples = [Sample(*d) for d in discover(roots)]
@@ -50,7 +51,7 @@ def load_samples(roots: Sequence[Path], limit: Optional[int] = None, seed: int =
             group = [s for s in samples if (s.source, s.label) == key]
             keep.extend(group[i] for i in sorted(rng.permutation(len(group))[:limit]))
         samples = keep
-    return identity_groups(samples, roots) if split == "groups" else samples
+    return identity_groups(samples, roots, cache) if split == "groups" else samples
 
 
 def split_samples(samples: Sequence[Sample], split: str, val_fraction: float = 0.2, seed: int = 0
@@ -108,8 +109,9 @@ def split_crops(crops: CropSet, samples: Sequence[Sample], val_fraction: float =
 def run_crops(config: RunConfig, workers: Optional[int] = None) -> Tuple[List[Sample], CropSet]:
     """The samples of ``config``'s data and their cached crops, made by ``workers`` processes
     (default: the run's ``workers``)."""
-    samples = load_samples(config.data, config.limit, config.seed, split=config.split)
-    crops = load_crops(samples, config.cache or DEFAULT_CACHE, config.workers if workers is None else workers,
+    cache = config.cache or DEFAULT_CACHE
+    samples = load_samples(config.data, config.limit, config.seed, split=config.split, cache=cache)
+    crops = load_crops(samples, cache, config.workers if workers is None else workers,
                        config.frames_every, config.frames_max)
     return samples, crops
 
