@@ -73,29 +73,36 @@ def test_shipped_metadata_is_schema_1_and_round_trips(path: Path) -> None:
 
 
 def test_the_shipped_band_keeps_its_promise_on_every_validation_source() -> None:
-    """The shipped model's band was set per source: on its validation, no source has more than
-    ``max_wrong_per_source`` of its reals called `fake` or of its fakes called `real`, and the
-    counts cover every validation source the metrics report."""
+    """The shipped model's band was set per source: on its validation, every source with reals has
+    at least ``reals_real`` of them called `real` and at most ``reals_fake`` called `fake`, the
+    counts cover every validation source the metrics report, and the video band keeps the same
+    promise on real pseudo-videos."""
     meta = parse_metadata(DEFAULT_MODEL.read_bytes())
-    limit, counts = meta.calibration["max_wrong_per_source"], meta.calibration["verdicts_per_source"]
+    targets, counts = meta.calibration["targets"], meta.calibration["verdicts_per_source"]
     assert set(counts) == set(meta.metrics["validation_per_source"])
     lo, hi = meta.uncertain_band
     assert lo <= meta.threshold <= hi
     for source, c in counts.items():
-        assert c["reals_called_fake"] <= limit * c["reals"] and c["fakes_called_real"] <= limit * c["fakes"], source
+        assert c["reals_called_real"] >= targets["reals_real"] * c["reals"], source
+        assert c["reals_called_fake"] <= targets["reals_fake"] * c["reals"], source
         assert c["fakes"] + c["reals"] == meta.metrics["validation_per_source"][source]["n"], source
+    videos = meta.calibration["videos"]
+    assert videos["reals_called_real"] >= targets["videos_real"] * videos["reals"]
+    assert videos["reals_called_fake"] <= targets["videos_fake"] * videos["reals"]
+    assert meta.video_band is not None and EyeModel(DEFAULT_MODEL).video_band == meta.video_band
 
 
 def test_the_exporter_writes_the_current_schema_with_the_shipped_keys() -> None:
     from eyegrad.optimize.metadata import model_metadata
 
-    meta = model_metadata(STUDENT_GEOMETRY, 0.6, {"uncertain_band": [0.4, 0.8], "max_wrong_per_source": 0.05},
-                          "tiny", {}, {"command": "eyegrad train"})
+    meta = model_metadata(STUDENT_GEOMETRY, 0.6, {"uncertain_band": [0.4, 0.8], "targets": {"reals_real": 0.6}},
+                          "tiny", {}, {"command": "eyegrad train"}, video_band=[0.35, 0.7])
     assert isinstance(meta, ModelMetadata) and meta.schema_version == SCHEMA_VERSION
     assert json.loads(meta.to_json())["schema_version"] == SCHEMA_VERSION
     only_recalibrated = {"recalibrate_command"}  # the shipped model was recalibrated; a fresh export was not
     assert set(meta.to_dict()) == (set(raw_metadata(DEFAULT_MODEL)) - only_recalibrated) | {"schema_version"}
-    assert meta.uncertain_band == (0.4, 0.8) and meta.calibration == {"max_wrong_per_source": 0.05}
+    assert meta.uncertain_band == (0.4, 0.8) and meta.calibration == {"targets": {"reals_real": 0.6}}
+    assert meta.video_band == (0.35, 0.7)
     assert ModelMetadata.from_json(meta.to_json().encode("utf-8")) == meta
 
 

@@ -1,0 +1,116 @@
+"""Recalibrate the model shipped in 0.6.0 with today's band rule, on the validation it was made with.
+
+    python research/recalibrate_shipped.py [--data ../shared/data] [--out models/eyegrad.tflite]
+
+The 0.6.0 model's training run is not kept, and ``../shared/data`` has changed since: ``dfdc``
+grew from 1,200 to 1,800 groups (the first 1,200 rows of its ``pairs.csv`` are the old ones)
+and ``ciplab`` was re-encoded. This script remakes the run's split on the data as it was
+(``dfdc`` cut to its first 1,200 pairs, through a folder of links; the groups-v1 rule, without
+the face-identity links of ``mesonet_df`` videos that came later), reports how far the split
+drifted from the one the model recorded, calibrates the model on that validation
+(``optimize.recalibrate.write_recalibrated``) and scores what no part of it trained on: the
+600 new ``dfdc`` groups and the generated and real portraits (``t2i_portraits``, ``unsplash``).
+Writes ``research/recalibrate_shipped.json`` beside it.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import tempfile
+from pathlib import Path
+from typing import Dict, List
+
+import numpy as np
+
+from eyegrad.optimize.calibrate import verdicts_per_source
+from eyegrad.optimize.metadata import VIEWS, ZOOMS
+from eyegrad.optimize.recalibrate import write_recalibrated
+from eyegrad.optimize.variants import load_tflite
+from eyegrad.runtime.metrics import binary_report
+from eyegrad.runtime.model import DEFAULT_MODEL
+from eyegrad.train.cache import CONTEXT_GEOMETRY
+from eyegrad.train.data import Sample, discover
+from eyegrad.train.groups import identity_groups
+from eyegrad.train.run import load_crops, load_samples, split_crops, split_summary
+from eyegrad.train.sequence import view_batches
+
+#: The pairs of ``dfdc`` that the 0.6.0 model's data held.
+OLD_DFDC_PAIRS = 1200
+
+
+def dfdc_view(dfdc: Path, folder: Path, rows: slice) -> Path:
+    """``folder``/dfdc: links to the real and fake files of ``rows`` of ``dfdc``'s pairs.csv, with those rows."""
+    with (dfdc / "pairs.csv").open(newline="") as f:
+        pairs = list(csv.DictReader(f))[rows]
+    view = folder / "dfdc"
+    for label in ("real", "fake"):
+        (view / label).mkdir(parents=True)
+    with (view / "pairs.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, ["fake", "original"])
+        writer.writeheader()
+        for row in pairs:
+            writer.writerow({"fake": row["fake"], "original": row["original"]})
+            (view / "fake" / row["fake"]).symlink_to(dfdc / "fake" / row["fake"])
+            (view / "real" / row["original"]).symlink_to(dfdc / "real" / row["original"])
+    return view
+
+
+def split_drift(now: Dict, recorded: Dict) -> List[str]:
+    """Where today's split summary differs from the recorded one, one line per (side, source)."""
+    return [f"{side} {src}: now {now[side].get(src)}, recorded {recorded[side].get(src)}"
+            for side in ("train", "val", "groups") for src in sorted(set(now[side]) | set(recorded[side]))
+            if now[side].get(src) != recorded[side].get(src)]
+
+
+def rates(labels: np.ndarray, scores: np.ndarray, sources: np.ndarray, band) -> Dict[str, Dict]:
+    """Per source: ROC-AUC and the share of reals and fakes that get each verdict under ``band``."""
+    out = {}
+    for name, c in verdicts_per_source(labels, scores, sources, band).items():
+        m = sources == name
+        auc = binary_report(labels[m], scores[m])["auc"] if len(set(labels[m].tolist())) > 1 else None
+        share = {k: round(c[k] / c[k.split("_")[0]], 3) if c[k.split("_")[0]] else None
+                 for k in ("reals_called_real", "reals_called_fake", "fakes_called_fake", "fakes_called_real")}
+        out[name] = {"auc": auc, "reals": c["reals"], "fakes": c["fakes"], **share}
+    return out
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", type=Path, default=Path("../shared/data"))
+    p.add_argument("--out", type=Path, default=DEFAULT_MODEL)
+    args = p.parse_args()
+    raw = DEFAULT_MODEL.read_bytes()
+    recorded = load_tflite(raw).metadata.training
+    data_root = args.data.resolve()
+    with tempfile.TemporaryDirectory() as tmp:
+        old_dfdc = dfdc_view(data_root / "dfdc", Path(tmp) / "old", slice(0, OLD_DFDC_PAIRS))
+        roots = tuple(old_dfdc if Path(r).name == "dfdc" else data_root / Path(r).relative_to("../shared/data")
+                      for r in recorded["data"])
+        # groups-v1, the split it was made with: identity groups without the face-identity video links
+        samples = identity_groups([Sample(*d) for d in discover(roots)], roots, video_sources=())
+        data, _ = split_crops(load_crops(samples), samples, split="groups")
+        drift = split_drift(split_summary(data), recorded["split"])
+        meta = write_recalibrated(raw, data, args.out, command="python research/recalibrate_shipped.py")
+        new_dfdc = dfdc_view(data_root / "dfdc", Path(tmp) / "new", slice(OLD_DFDC_PAIRS, None))
+        unseen = load_crops(load_samples([new_dfdc, data_root / "t2i_portraits", data_root / "unsplash"],
+                                         split="groups"))
+    model = load_tflite(args.out.read_bytes())
+    pred = np.mean([model.predict(x) for x in view_batches(unseen, CONTEXT_GEOMETRY, model.geometry, VIEWS, ZOOMS)],
+                   axis=0)
+    sources = np.where(np.isin(unseen.sources, ["t2i_portraits", "unsplash"]), "t2i_portraits vs unsplash",
+                       "dfdc, 600 new groups")
+    report = {"split_drift": drift, "threshold": meta.threshold, "uncertain_band": list(meta.uncertain_band),
+              "video_band": list(meta.video_band), "calibration": meta.calibration,
+              "unseen": {"new band": rates(unseen.labels, pred, sources, meta.uncertain_band),
+                         "0.6.0 band": rates(unseen.labels, pred, sources, load_tflite(raw).metadata.uncertain_band)}}
+    (Path(__file__).parent / "recalibrate_shipped.json").write_text(json.dumps(report, indent=1))
+    print("split drift:", "; ".join(drift) or "none")
+    for band, table in report["unseen"].items():
+        for name, r in table.items():
+            print(f"{band:11s} {name:28s} " + " ".join(f"{k} {v}" for k, v in r.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
