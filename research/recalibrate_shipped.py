@@ -5,8 +5,8 @@
 The 0.6.0 model's training run is not kept, and ``../shared/data`` has changed since: ``dfdc``
 grew from 1,200 to 1,800 groups (the first 1,200 rows of its ``pairs.csv`` are the old ones)
 and ``ciplab`` was re-encoded. This script remakes the run's split on the data as it was
-(``dfdc`` cut to its first 1,200 pairs, through a folder of links; the groups-v1 rule, without
-the face-identity links of ``mesonet_df`` videos that came later), reports how far the split
+(``dfdc`` cut to its first 1,200 pairs, through a folder of links; the ``groups-v1`` split),
+reports how far the split
 drifted from the one the model recorded, calibrates the model on that validation
 (``optimize.recalibrate.write_recalibrated``) and scores what no part of it trained on: the
 600 new ``dfdc`` groups and the generated and real portraits (``t2i_portraits``, ``unsplash``).
@@ -30,9 +30,8 @@ from eyegrad.optimize.variants import load_tflite
 from eyegrad.runtime.metrics import binary_report
 from eyegrad.runtime.model import DEFAULT_MODEL
 from eyegrad.train.cache import CONTEXT_GEOMETRY
-from eyegrad.train.data import Sample, discover
-from eyegrad.train.groups import identity_groups
-from eyegrad.train.run import load_crops, load_samples, split_crops, split_summary
+from eyegrad.train.config import RunConfig
+from eyegrad.train.run import load_crops, load_samples, prepare, split_summary
 from eyegrad.train.sequence import view_batches
 
 #: The pairs of ``dfdc`` that the 0.6.0 model's data held.
@@ -81,15 +80,13 @@ def main() -> int:
     p.add_argument("--out", type=Path, default=DEFAULT_MODEL)
     args = p.parse_args()
     raw = DEFAULT_MODEL.read_bytes()
-    recorded = load_tflite(raw).metadata.training
+    recorded, input_band = load_tflite(raw).metadata.training, load_tflite(raw).metadata.uncertain_band
     data_root = args.data.resolve()
     with tempfile.TemporaryDirectory() as tmp:
         old_dfdc = dfdc_view(data_root / "dfdc", Path(tmp) / "old", slice(0, OLD_DFDC_PAIRS))
         roots = tuple(old_dfdc if Path(r).name == "dfdc" else data_root / Path(r).relative_to("../shared/data")
                       for r in recorded["data"])
-        # groups-v1, the split it was made with: identity groups without the face-identity video links
-        samples = identity_groups([Sample(*d) for d in discover(roots)], roots, video_sources=())
-        data, _ = split_crops(load_crops(samples), samples, split="groups")
+        data = prepare(RunConfig(data=roots, split="groups-v1"))  # the split it was made with
         drift = split_drift(split_summary(data), recorded["split"])
         meta = write_recalibrated(raw, data, args.out, command="python research/recalibrate_shipped.py")
         new_dfdc = dfdc_view(data_root / "dfdc", Path(tmp) / "new", slice(OLD_DFDC_PAIRS, None))
@@ -103,7 +100,8 @@ def main() -> int:
     report = {"split_drift": drift, "threshold": meta.threshold, "uncertain_band": list(meta.uncertain_band),
               "video_band": list(meta.video_band), "calibration": meta.calibration,
               "unseen": {"new band": rates(unseen.labels, pred, sources, meta.uncertain_band),
-                         "0.6.0 band": rates(unseen.labels, pred, sources, load_tflite(raw).metadata.uncertain_band)}}
+                         "input model's band": rates(unseen.labels, pred, sources, input_band)},
+              "input_band": list(input_band)}
     (Path(__file__).parent / "recalibrate_shipped.json").write_text(json.dumps(report, indent=1))
     print("split drift:", "; ".join(drift) or "none")
     for band, table in report["unseen"].items():

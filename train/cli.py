@@ -9,6 +9,7 @@ from eyegrad.runtime.logs import show_progress
 
 from .augment import AUGMENT_PRESETS
 from .config import RunConfig
+from .run import SPLIT_VERSIONS
 
 D = RunConfig  # the defaults of the options
 
@@ -32,9 +33,10 @@ def configure(p: argparse.ArgumentParser) -> None:
                         "its original, a self-blended fake with a real of its person; measured no gain: "
                         "docs/training/loso.md)")
     p.add_argument("--val-fraction", type=float, default=D.val_fraction)
-    p.add_argument("--split", choices=("groups", "blocks"), default=D.split,
+    p.add_argument("--split", choices=tuple(SPLIT_VERSIONS), default=D.split,
                    help="validation split: 'groups' keeps each person or scene (pairs.csv, near-duplicate "
-                        "images, a video) on one side; 'blocks' (older runs): blocks of 200 file numbers")
+                        "images, a video, in mesonet_df the runs of one face) on one side; 'groups-v1' and "
+                        "'blocks' (blocks of 200 file numbers): older runs' splits")
     p.add_argument("--seed", type=int, default=D.seed)
     p.add_argument("--teacher", action="store_true", help="also train the teacher (for `eyegrad optimize`)")
     p.add_argument("--teacher-epochs", type=int, default=D.teacher_epochs, help="default: --epochs")

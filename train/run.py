@@ -14,7 +14,7 @@ from eyegrad.runtime.features import FEATURE_VERSION, STUDENT_GEOMETRY
 from .cache import CONTEXT_GEOMETRY, DEFAULT_CACHE, CropSet, build_crops
 from .config import RunConfig
 from .data import Sample, discover, split_groups
-from .groups import identity_groups, split_by_groups
+from .groups import VIDEO_SOURCES, identity_groups, split_by_groups
 
 #: The teacher sees the whole cached context: 1.75x the student's band (brows, lids, nose
 #: bridge, temples) at the same pixel scale. Warm-started from a student, 8 epochs: MesoNet
@@ -25,8 +25,11 @@ TEACHER_GEOMETRY = STUDENT_GEOMETRY.scaled(1.75)
 #: never moves a file. "blocks" (files-v1): blocks of 200 consecutive file numbers per label,
 #: which lets the same people and scenes into both sides. "groups" (groups-v2): the identity
 #: groups of ``groups.py`` (pairs, near-duplicates, videos, and in ``mesonet_df`` runs linked into
-#: videos by face identity), across labels; groups-v1 had no face-identity links.
-SPLIT_VERSIONS = {"blocks": "files-v1", "groups": "groups-v2"}
+#: videos by face identity), across labels. "groups-v1": the same without the face-identity
+#: links, which models made before them were split with.
+SPLIT_VERSIONS = {"blocks": "files-v1", "groups": "groups-v2", "groups-v1": "groups-v1"}
+#: The splits that put whole identity groups on one side, and the sources each links into videos.
+IDENTITY_SPLITS = {"groups": VIDEO_SOURCES, "groups-v1": frozenset()}
 
 
 class RunData(NamedTuple):
@@ -51,13 +54,15 @@ def load_samples(roots: Sequence[Path], limit: Optional[int] = None, seed: int =
             group = [s for s in samples if (s.source, s.label) == key]
             keep.extend(group[i] for i in sorted(rng.permutation(len(group))[:limit]))
         samples = keep
-    return identity_groups(samples, roots, cache) if split == "groups" else samples
+    if split in IDENTITY_SPLITS:
+        return identity_groups(samples, roots, cache, IDENTITY_SPLITS[split])
+    return samples
 
 
 def split_samples(samples: Sequence[Sample], split: str, val_fraction: float = 0.2, seed: int = 0
                   ) -> Tuple[List[Sample], List[Sample]]:
     """Train and validation samples of a ``split`` (samples from ``load_samples`` with that split)."""
-    if split == "groups":
+    if split in IDENTITY_SPLITS:
         return split_by_groups(samples, val_fraction, seed)
     return split_groups(samples, val_fraction, seed)
 
@@ -102,7 +107,7 @@ def split_crops(crops: CropSet, samples: Sequence[Sample], val_fraction: float =
     if sbi_only:
         train = train.subset(train.labels == 0)
     real_only = tuple(sorted(str(s) for s in set(train.sources) if not (train.labels[train.sources == s] == 1).any()))
-    groups = group_counts(train_s, val_s) if split == "groups" else None
+    groups = group_counts(train_s, val_s) if split in IDENTITY_SPLITS else None
     return RunData(train, rest.subset(in_val), real_only, split, groups), held
 
 
