@@ -85,9 +85,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = p.parse_args(argv)
     detector = Detector(args.model, num_threads=1)
     groups = validation_scores(args.data, detector)
-    threshold, band = detector.model.threshold, detector.model.uncertain_band
+    threshold, band = detector.model.threshold, detector.model.video_band
     report = {"data": str(args.data), "model": str(detector.model.path), "threshold": threshold,
-              "uncertain_band": list(band), "lengths": {}}
+              "video_band": list(band), "lengths": {}}
     for length in LENGTHS:
         table = rule_table(pseudo_videos(groups, length), threshold, band)
         report["lengths"][length] = table
