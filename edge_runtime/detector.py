@@ -92,8 +92,9 @@ class Detector:
     def detect_video(self, path: Union[str, os.PathLike], progress: Optional[ProgressCallback] = None,
                      name: Optional[str] = None) -> DetectResult:
         """One result for a video file, sampled by ``self.video`` (see ``video_verdict``); ``name``
-        is the path to report (default ``path``)."""
-        return detect_video(self, path, self.video, progress, name)
+        is the path to report (default ``path``). Never raises for bad input: an ``error`` result."""
+        return detect_video(self.stream(detect_every=1, whole_image=True), path, self.model.video_band,
+                            self.video, progress, name)
 
     def stream(self, detect_every: int = 1, whole_image: bool = False) -> FrameStream:
         """Video mode: faces searched on every ``detect_every``-th frame and re-used in between."""

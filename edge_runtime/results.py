@@ -1,13 +1,14 @@
-"""Immutable result types of a detection, and the verdict rule."""
+"""Immutable result types of a detection (an image's, a video file's), and the verdict rule.
+
+This module imports no scorer: the Detector, the video scoring and the camera loop build these
+results, and everything that reads them (commands, web, scan, schema) imports only this.
+"""
 from __future__ import annotations
 
 from enum import Enum
-from typing import TYPE_CHECKING, Dict, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, NamedTuple, Optional, Sequence, Tuple
 
 from .boxes import Box, Face
-
-if TYPE_CHECKING:  # video results are built by video_verdict, which imports this module
-    from .video_verdict import VideoSummary
 
 
 class Verdict(str, Enum):
@@ -55,6 +56,65 @@ class FaceResult(NamedTuple):
                 "eyes_from": self.face.eyes_from, "p_fake": round(self.p_fake, 6)}
 
 
+class TrackScore(NamedTuple):
+    """One face of one sampled frame: its track, its p_fake and its box."""
+
+    track: int
+    p_fake: float
+    box: Box
+
+    def to_dict(self) -> dict:
+        return {"track": self.track, "p_fake": round(self.p_fake, 6), "box": list(self.box)}
+
+
+class TimelinePoint(NamedTuple):
+    """One sampled frame: its index, its time in seconds, its faces, or why it could not be scored."""
+
+    frame: int
+    time_s: float
+    faces: Tuple[TrackScore, ...]
+    error: Optional[str] = None
+
+    def to_dict(self) -> dict:
+        return {"frame": self.frame, "t": round(self.time_s, 3), "faces": [f.to_dict() for f in self.faces],
+                "error": self.error}
+
+
+class TrackSummary(NamedTuple):
+    """A face followed through the video: its id, frames seen, combined p_fake and whether it is steady."""
+
+    id: int
+    frames: int
+    p_fake: float
+    steady: bool
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "frames": self.frames, "p_fake": round(self.p_fake, 6), "steady": self.steady}
+
+
+class VideoSummary(NamedTuple):
+    """What a video result adds to the image contract (docs/api.md, video results)."""
+
+    duration_s: float
+    aggregation: str
+    tracks: Tuple[TrackSummary, ...]
+    timeline: Tuple[TimelinePoint, ...]
+
+    @property
+    def frames(self) -> int:
+        """Sampled frames that decoded and were scored."""
+        return sum(1 for point in self.timeline if point.error is None)
+
+    @property
+    def deciding_tracks(self) -> Tuple[TrackSummary, ...]:
+        """The steady tracks, most fake first: the first decides the video's verdict."""
+        return tuple(sorted((t for t in self.tracks if t.steady), key=lambda t: -t.p_fake))
+
+    def to_dict(self) -> dict:
+        return {"frames": self.frames, "duration_s": round(self.duration_s, 3), "aggregation": self.aggregation,
+                "tracks": [t.to_dict() for t in self.tracks], "timeline": [p.to_dict() for p in self.timeline]}
+
+
 class DetectResult(NamedTuple):
     """The result for one image or video file, as in the detect contract of docs/api.md (fields:
     ``schema.py``); a video's adds the fields of its ``VideoSummary``."""
@@ -65,7 +125,7 @@ class DetectResult(NamedTuple):
     faces: Tuple[FaceResult, ...]
     timing_ms: Dict[str, float]
     error: Optional[str] = None
-    video: Optional["VideoSummary"] = None  # a video file's frames, tracks and timeline
+    video: Optional[VideoSummary] = None  # a video file's frames, tracks and timeline
 
     def to_dict(self) -> dict:
         out = {"path": self.path, "verdict": Verdict(self.verdict).value,
@@ -94,4 +154,4 @@ def image_verdict(faces: Sequence[FaceResult], uncertain_band: Tuple[float, floa
 
 
 __all__ = ["Box", "Face", "FaceResult", "DetectResult", "Verdict", "VERDICTS", "TIMING_KEYS", "verdict_for",
-           "image_verdict"]
+           "image_verdict", "TrackScore", "TimelinePoint", "TrackSummary", "VideoSummary"]

@@ -76,27 +76,27 @@ DETECT_RESULT = (
 )
 
 
-#: One face of one sampled video frame (``video_verdict.TrackScore``).
+#: One face of one sampled video frame (``results.TrackScore``).
 TRACK_SCORE = (
     Field("track", {"type": "integer"}, False, "the face track it belongs to"),
     Field("p_fake", _SCORE, False, "the face's p_fake in this frame"),
     Field("box", _BOX, False, "the face box in frame pixels"),
 )
-#: One sampled video frame (``video_verdict.TimelinePoint``).
+#: One sampled video frame (``results.TimelinePoint``).
 TIMELINE_POINT = (
     Field("frame", {"type": "integer"}, False, "the frame's index in the file"),
     Field("t", {"type": "number"}, False, "its time in seconds"),
     Field("faces", {"type": "array", "items": object_schema(TRACK_SCORE)}, False, "the faces scored in it"),
     Field("error", {"type": "string"}, True, "why the frame could not be scored"),
 )
-#: One face followed through a video (``video_verdict.TrackSummary``).
+#: One face followed through a video (``results.TrackSummary``).
 TRACK = (
     Field("id", {"type": "integer"}, False, "the track's id"),
     Field("frames", {"type": "integer"}, False, "sampled frames it was seen in"),
     Field("p_fake", _SCORE, False, "its frames' p_fake combined by the aggregation rule"),
     Field("steady", {"type": "boolean"}, False, "seen in enough frames to count for the verdict"),
 )
-#: What a video file's result adds to ``DETECT_RESULT`` (``video_verdict.VideoSummary``).
+#: What a video file's result adds to ``DETECT_RESULT`` (``results.VideoSummary``).
 VIDEO_RESULT = (
     Field("frames", {"type": "integer"}, False, "sampled frames that decoded and were scored"),
     Field("duration_s", {"type": "number"}, False, "the video's duration in seconds"),

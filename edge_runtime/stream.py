@@ -7,21 +7,29 @@ of another size, and the frame after one that failed, are searched whatever thei
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, List, Optional, Tuple
+from typing import Dict, List, Mapping, Optional, Protocol, Sequence, Tuple
 
 import numpy as np
 
 from .boxes import Face
 from .results import DetectResult
 
-if TYPE_CHECKING:  # the Detector makes streams: a run-time import would be circular
-    from .detector import Detector
+
+class FaceScorer(Protocol):
+    """What a stream needs of a Detector: its two steps (this module never imports the Detector,
+    which makes streams)."""
+
+    def find_faces(self, gray: np.ndarray, whole_image: bool = True, small: Optional[np.ndarray] = None
+                   ) -> Tuple[List[Face], Dict[str, float]]: ...
+
+    def score_faces(self, gray: np.ndarray, faces: Sequence[Face], path: Optional[str] = None,
+                    timing_ms: Optional[Mapping[str, float]] = None) -> DetectResult: ...
 
 
 class FrameStream:
     """The frames of one video through a Detector (``Detector.stream``), with the face boxes it keeps."""
 
-    def __init__(self, detector: "Detector", detect_every: int = 1, whole_image: bool = False) -> None:
+    def __init__(self, detector: FaceScorer, detect_every: int = 1, whole_image: bool = False) -> None:
         self.detector = detector
         self.detect_every = detect_every
         self.whole_image = whole_image

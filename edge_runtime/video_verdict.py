@@ -1,4 +1,4 @@
-"""One verdict for a video file: sampled frames through the Detector, faces tracked, scores combined.
+"""One verdict for a video file: sampled frames through a Detector's stream, faces tracked, scores combined.
 
 Every sampled frame (``video.VideoFile``) is searched for faces and scored like an image;
 faces are followed from frame to frame by box overlap (``tracking.Tracker``). Each track's
@@ -14,20 +14,18 @@ from __future__ import annotations
 import os
 import time
 from collections import defaultdict
-from typing import TYPE_CHECKING, Callable, Dict, List, NamedTuple, Optional, Tuple, Union
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import cv2
 
 from .aggregation import aggregate
-from .boxes import Box
 from .errors import EyegradError, InputError
-from .results import DetectResult, FaceResult, Verdict, verdict_for
+from .results import (DetectResult, FaceResult, TimelinePoint, TrackScore, TrackSummary, Verdict,
+                      VideoSummary, verdict_for)
+from .stream import FrameStream
 from .timing import STAGES, stage_timing
 from .tracking import Tracker
 from .video import VideoFile, VideoOptions
-
-if TYPE_CHECKING:  # the Detector calls this module: a run-time import would be circular
-    from .detector import Detector
 
 #: A track counts for the video's verdict when it is seen in at least this share of the frames
 #: with a face, and in at least ``MIN_STEADY_FRAMES`` of them (when there are that many).
@@ -37,65 +35,6 @@ MIN_STEADY_FRAMES = 2
 TRACK_MAX_MISSED = 3
 #: Called after each sampled frame with (frames done, frames sampled), e.g. for a progress line.
 ProgressCallback = Callable[[int, int], None]
-
-
-class TrackScore(NamedTuple):
-    """One face of one sampled frame: its track, its p_fake and its box."""
-
-    track: int
-    p_fake: float
-    box: Box
-
-    def to_dict(self) -> dict:
-        return {"track": self.track, "p_fake": round(self.p_fake, 6), "box": list(self.box)}
-
-
-class TimelinePoint(NamedTuple):
-    """One sampled frame: its index, its time in seconds, its faces, or why it could not be scored."""
-
-    frame: int
-    time_s: float
-    faces: Tuple[TrackScore, ...]
-    error: Optional[str] = None
-
-    def to_dict(self) -> dict:
-        return {"frame": self.frame, "t": round(self.time_s, 3), "faces": [f.to_dict() for f in self.faces],
-                "error": self.error}
-
-
-class TrackSummary(NamedTuple):
-    """A face followed through the video: its id, frames seen, combined p_fake and whether it is steady."""
-
-    id: int
-    frames: int
-    p_fake: float
-    steady: bool
-
-    def to_dict(self) -> dict:
-        return {"id": self.id, "frames": self.frames, "p_fake": round(self.p_fake, 6), "steady": self.steady}
-
-
-class VideoSummary(NamedTuple):
-    """What a video result adds to the image contract (docs/api.md, video results)."""
-
-    duration_s: float
-    aggregation: str
-    tracks: Tuple[TrackSummary, ...]
-    timeline: Tuple[TimelinePoint, ...]
-
-    @property
-    def frames(self) -> int:
-        """Sampled frames that decoded and were scored."""
-        return sum(1 for point in self.timeline if point.error is None)
-
-    @property
-    def deciding_tracks(self) -> Tuple[TrackSummary, ...]:
-        """The steady tracks, most fake first: the first decides the video's verdict."""
-        return tuple(sorted((t for t in self.tracks if t.steady), key=lambda t: -t.p_fake))
-
-    def to_dict(self) -> dict:
-        return {"frames": self.frames, "duration_s": round(self.duration_s, 3), "aggregation": self.aggregation,
-                "tracks": [t.to_dict() for t in self.tracks], "timeline": [p.to_dict() for p in self.timeline]}
 
 
 class _Collector:
@@ -143,9 +82,12 @@ class _Collector:
         return DetectResult(path, verdict, p, faces, stage_timing(self.stage_ms), video=video)
 
 
-def detect_video(detector: "Detector", path: Union[str, os.PathLike], options: VideoOptions = VideoOptions(),
-                 progress: Optional[ProgressCallback] = None, name: Optional[str] = None) -> DetectResult:
-    """The result of one video file (``name``: the path to report, e.g. an upload's file name).
+def detect_video(stream: FrameStream, path: Union[str, os.PathLike], band: Tuple[float, float],
+                 options: VideoOptions = VideoOptions(), progress: Optional[ProgressCallback] = None,
+                 name: Optional[str] = None) -> DetectResult:
+    """The result of one video file, its frames run through ``stream`` (``Detector.detect_video``
+    makes it) and its verdict read with ``band`` (the model's video band); ``name``: the path to
+    report, e.g. an upload's file name.
 
     Never raises for bad input: an unusable file, or one that takes longer than
     ``options.time_limit_s``, gives an ``error`` result with a one-line message.
@@ -155,7 +97,6 @@ def detect_video(detector: "Detector", path: Union[str, os.PathLike], options: V
     t0 = time.perf_counter()
     try:
         with VideoFile(path, options) as video:
-            stream = detector.stream(detect_every=1, whole_image=True)
             read_since = time.perf_counter()
             for done, frame in enumerate(video, 1):
                 collector.stage_ms["decode"] += (time.perf_counter() - read_since) * 1e3
@@ -171,4 +112,4 @@ def detect_video(detector: "Detector", path: Union[str, os.PathLike], options: V
             duration = video.duration_s
     except InputError as exc:
         return DetectResult.failed(name, str(exc), {"decode": (time.perf_counter() - t0) * 1e3})
-    return collector.result(name, duration, detector.model.video_band)
+    return collector.result(name, duration, band)

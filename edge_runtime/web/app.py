@@ -29,9 +29,8 @@ from ..datasets import VIDEO_SUFFIXES
 from ..detector import Detector
 from ..errors import InputError
 from ..explain import explain_result, explanation_pngs, png_bytes
-from ..results import Verdict
+from ..results import TimelinePoint, TrackScore, Verdict, VideoSummary
 from ..video import VideoOptions, read_frames
-from ..video_verdict import TimelinePoint, TrackScore, VideoSummary
 from .media import ACCEPTED_TYPES, GENERIC_TYPES, MAX_FORM_FIELD_BYTES, VIDEO_TYPES
 from .openapi import openapi_spec
 from .pool import DetectorPool, PoolTimeout
