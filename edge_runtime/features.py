@@ -11,7 +11,7 @@ channel so keeps how sharp the eyes are at close to the image's own resolution: 
 shrunk 2-7x before any gradient was taken, and the quarter of mesonet_df validation faces
 with the widest eye distance (117-401 px) scored ROC-AUC 0.879 against 0.93-0.96 for the
 rest. With v3 that quarter scores 0.953 and mesonet_df validation as a whole 0.951 against
-0.923 (fp32 student, band alone; docs/training/features_v3.md).
+0.923 (fp32 student, band alone; research/features_v3.md).
 
 v1 divided the channels by the band's mean gradient magnitude; that threw away how
 sharp the eye region is, and cost about 2.5 points of validation AUC on mesonet_df

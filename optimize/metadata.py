@@ -11,7 +11,7 @@ from eyegrad.runtime.metadata import METADATA_NAME, ModelMetadata
 VIEWS = ("band", "mirrored")
 #: ... each cut at these eye spacings (``BandGeometry.zoomed``); the first is the band explanations
 #: and golden files show. With eyes from the landmark model, zooms 0.9 and 1.1 as well add 0.2 AUC
-#: points on validation, within noise, for three times the features and invokes (docs/training/views.md).
+#: points on validation, within noise, for three times the features and invokes (research/views.md).
 ZOOMS = (1.0,)
 #: The model's classes by label: p_fake is the probability of label 1.
 LABELS = ("real", "fake")

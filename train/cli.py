@@ -31,7 +31,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--paired-batches", action=argparse.BooleanOptionalAction, default=D.paired_batches,
                    help="put every fake in a batch with a real of the same person or scene (a dfdc swap with "
                         "its original, a self-blended fake with a real of its person; measured no gain: "
-                        "docs/training/loso.md)")
+                        "research/loso.md)")
     p.add_argument("--val-fraction", type=float, default=D.val_fraction)
     p.add_argument("--split", choices=tuple(SPLIT_VERSIONS), default=D.split,
                    help="validation split: 'groups' keeps each person or scene (pairs.csv, near-duplicate "

@@ -42,11 +42,11 @@ THUMB = 24
 #: ``FRAME_COSINE`` alike continue one scene. On ``mesonet_df`` these leave 2.3% of validation
 #: files with a training file at least 0.90 alike (blocks of file numbers: 10.3%) while the
 #: largest group stays at 12% of the files; looser settings chain most of the set into one
-#: group (docs/training/validation.md).
+#: group (research/validation.md).
 DUPLICATE_COSINE = 0.92
 FRAME_COSINE = 0.6
 #: Sources whose near-duplicate runs are linked into videos by face identity. In ``mesonet_df``
-#: runs alone left other stretches of one video on both sides (docs/training/validation.md).
+#: runs alone left other stretches of one video on both sides (research/validation.md).
 VIDEO_SOURCES = frozenset({"mesonet_df"})
 #: A run joins every identity cluster that holds at least this share of its frames (and always the
 #: one that holds most): a leak needs only one stretch of a video on each side, so err towards merging.

@@ -39,7 +39,7 @@ class TrainSettings:
     #: average the weights of the last N epochs (0: off); the average is kept if it scores better
     average_last: int = 0
     #: linear learning-rate warm-up from 0 (at most a quarter of the run): without it, a fresh
-    #: teacher at 3e-3 with strong augmentation stayed at loss 0.693 (docs/training/error_analysis.md)
+    #: teacher at 3e-3 with strong augmentation stayed at loss 0.693 (research/error_analysis.md)
     warmup_epochs: float = 1.0
     #: every fake in a batch with a real of its identity group (``AugmentedBands``)
     paired_batches: bool = False

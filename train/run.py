@@ -18,7 +18,7 @@ from .groups import VIDEO_SOURCES, identity_groups, split_by_groups
 
 #: The teacher sees the whole cached context: 1.75x the student's band (brows, lids, nose
 #: bridge, temples) at the same pixel scale. Warm-started from a student, 8 epochs: MesoNet
-#: validation ROC-AUC 0.971 against 0.961 with 1.33x context (docs/training/distillation.md).
+#: validation ROC-AUC 0.971 against 0.961 with 1.33x context (research/distillation.md).
 TEACHER_GEOMETRY = STUDENT_GEOMETRY.scaled(1.75)
 #: How train and validation are split (``RunConfig.split``), and the version run.json records.
 #: Both split the files before faces are found, so a face finder that finds more or fewer faces

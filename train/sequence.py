@@ -76,7 +76,7 @@ class AugmentedBands(keras.utils.Sequence):
 
     With ``paired`` every fake shares its batch with a real of its identity group (``paired_order``),
     so that what the two have in common (person, scene, compression) pulls both ways within one
-    step. On these data it did not help (docs/training/loso.md, "paired batches")."""
+    step. On these data it did not help (research/loso.md, "paired batches")."""
 
     def __init__(self, crops: CropSet, context: BandGeometry, bands: Sequence[BandGeometry],
                  batch_size: int = 64, sbi_rate: float = 0.5, real_only_sources: Sequence[str] = (),

@@ -1,6 +1,6 @@
 """Near-duplicate runs against videos: how ``mesonet_df`` groups with and without face-identity links.
 
-``python docs/training/video_groups.py --data ../shared/data/mesonet_df/train [--sheet OUT.png]``
+``python research/video_groups.py --data ../shared/data/mesonet_df/train [--sheet OUT.png]``
 groups the files both ways (``groups.identity_groups`` with and without the source in
 ``video_sources``), prints the groups' sizes and, for the groups split (seed 0, 20% validation),
 the share of validation files with a training file whose thumbnail is at least 0.90 / 0.95 alike

@@ -18,7 +18,7 @@ Prints the ROC-AUC of each (fakes positive; a one-class source against the other
 other class). ``--reencode Q`` re-encodes every file as JPEG quality Q first. Each source's
 sample is seeded by the source alone, so the same files are measured whatever ``--sources``.
 
-    python docs/training/npr_probe.py --per-class 300 [--reencode 80] [--sources mesonet_df]
+    python research/npr_probe.py --per-class 300 [--reencode 80] [--sources mesonet_df]
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from eyegrad.runtime.faces import FaceFinder
 from eyegrad.runtime.features import STUDENT_GEOMETRY, band_transform, eye_centers
 from eyegrad.runtime.metrics import roc_auc
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"  # ../shared/data beside the repo
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # ../shared/data beside the repo
 SOURCES = {"mesonet_df": "mesonet_df/train", "dfdc": "dfdc", "ciplab": "ciplab/train",
            "stylegan_ffhq": "stylegan_ffhq", "genphotos": "genphotos", "utkface": "utkface"}
 _FINDER: Optional[FaceFinder] = None

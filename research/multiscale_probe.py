@@ -8,10 +8,10 @@ scales. Every other layer is the shipped student's.
 
 Runs ``eyegrad train`` with that student, e.g. the leave-one-source-out table::
 
-    python docs/training/multiscale_probe.py train --loso-only --data <roots> --limit 1000 \\
+    python research/multiscale_probe.py train --loso-only --data <roots> --limit 1000 \\
         --loso-epochs 6 --augment light-sharpen --sbi-rate 0.25 --out runs/loso-multiscale
 
-``python docs/training/multiscale_probe.py --size`` prints parameters, multiply-adds and
+``python research/multiscale_probe.py --size`` prints parameters, multiply-adds and
 the int8 .tflite bytes (no metadata) of both students.
 """
 from __future__ import annotations

@@ -14,7 +14,7 @@ Per source and class it prints the mean p_fake and the share called ``fake`` in 
 per source the ROC-AUC of the fakes sharpened (or blurred) against the reals as stored: a
 source whose fakes are crisper (or softer) than its reals.
 
-    python docs/training/sharpness_probe.py --per-class 200 [--model models/eyegrad.tflite]
+    python research/sharpness_probe.py --per-class 200 [--model models/eyegrad.tflite]
 """
 from __future__ import annotations
 
