@@ -28,6 +28,13 @@ class Detector:
 
     >>> Detector().detect("examples/real_mesonet_00240.jpg").verdict   # doctest: +SKIP
     'real'
+
+    Raises: making one raises ``ModelError`` when the model (``EyeModel``), the eye landmark
+    model or OpenCV's face cascades cannot be used. ``detect`` and ``detect_video`` never raise
+    for bad input: an unusable image or video gives an ``error`` result with a one-line message.
+    The steps below them (``detect_gray``, ``find_faces``, ``score_faces``, ``stream``) take
+    decoded pixels and may raise ``EyegradError``, ``cv2.error`` or ``ValueError`` on a frame
+    they cannot use; the video scoring and the camera loop catch these per frame.
     """
 
     def __init__(self, model_path: Union[str, os.PathLike, None] = None, num_threads: Optional[int] = None,

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from .boxes import Box, Face
+from .errors import ModelError
 from .landmarks import EyeLandmarks
 
 #: Eye centres relative to a frontalface_default box (x, y as fractions of w, h) and
@@ -67,7 +68,7 @@ def cascade(name: str) -> cv2.CascadeClassifier:
     path = cv2.data.haarcascades + name
     clf = cv2.CascadeClassifier(path)
     if clf.empty():
-        raise RuntimeError(f"OpenCV Haar cascade not found: {path} (use opencv-python-headless<5)")
+        raise ModelError(f"OpenCV Haar cascade not found: {path} (use opencv-python-headless<5)")
     return clf
 
 

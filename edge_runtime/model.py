@@ -34,7 +34,14 @@ def parse_metadata(model_bytes: bytes) -> ModelMetadata:
 
 
 class EyeModel:
-    """A loaded eyegrad model: metadata, geometry and a ``predict`` over feature tensors."""
+    """A loaded eyegrad model: metadata, geometry and a ``predict`` over feature tensors.
+
+    Raises ``ModelError`` (one line, naming the file) when the model cannot be used: the file
+    cannot be read, is not a .tflite TFLite loads, carries no ``eyegrad`` metadata or metadata
+    this runtime does not support (schema or feature version, malformed fields), has an input
+    shape other than its geometry's features or an output other than one p_fake, or when no
+    TFLite interpreter is installed.
+    """
 
     def __init__(self, path: Union[str, os.PathLike, None] = None, num_threads: Optional[int] = None) -> None:
         self.path = Path(path) if path is not None else DEFAULT_MODEL

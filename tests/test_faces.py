@@ -10,7 +10,8 @@ import pytest
 from eyegrad.runtime.boxes import Box
 from eyegrad.runtime.decode import decode_image
 from eyegrad.runtime.detector import Detector
-from eyegrad.runtime.faces import WHOLE_IMAGE_EYE_ROWS, WHOLE_IMAGE_EYE_SCALE_FACTOR, FaceFinder
+from eyegrad.runtime.errors import ModelError
+from eyegrad.runtime.faces import WHOLE_IMAGE_EYE_ROWS, WHOLE_IMAGE_EYE_SCALE_FACTOR, FaceFinder, cascade
 
 from conftest import eye_line_degrees
 
@@ -86,3 +87,8 @@ def test_relaxed_search_ignores_face_free_patches(finder: FaceFinder, shared_dat
         y0, x0 = (0, h - s)[i % 2], (0, w - s)[(i // 2) % 2]
         fired += finder.relaxed_face_angle(np.ascontiguousarray(gray[y0:y0 + s, x0:x0 + s])) is not None
     assert fired <= 1
+
+
+def test_a_missing_cascade_is_a_model_error() -> None:
+    with pytest.raises(ModelError, match="Haar cascade not found"):
+        cascade("haarcascade_no_such_thing.xml")
