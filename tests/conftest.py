@@ -25,6 +25,14 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="module")
+def detector():
+    """A Detector on the shipped model, one per test module, on one interpreter thread."""
+    from eyegrad.runtime.detector import Detector
+
+    return Detector(num_threads=1)
+
+
 @pytest.fixture(scope="session")
 def sample_images() -> List[Path]:
     """The four MesoNet sample faces bundled in examples/ (two real, two fake)."""

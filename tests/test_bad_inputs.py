@@ -50,11 +50,6 @@ def bad_dir(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def detector() -> Detector:
-    return Detector()
-
-
 def assert_one_line(msg: Optional[str]) -> None:
     assert msg and "\n" not in msg and "Traceback" not in msg, repr(msg)
 

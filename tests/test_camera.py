@@ -22,7 +22,6 @@ from eyegrad.runtime.boxes import EYE_ORIGINS, Box
 from eyegrad.runtime.camera import CameraLoop, LoopOptions, Tracker, open_source
 from eyegrad.runtime.camera.sources import CaptureSource, FolderSource, PiCameraSource
 from eyegrad.cli import main
-from eyegrad.runtime.detector import Detector
 from eyegrad.runtime.results import verdict_for
 
 DESIGN_KEYS = {"path", "verdict", "p_fake", "faces", "timing_ms", "error"}
@@ -85,11 +84,6 @@ def assert_record(rec: dict, band) -> None:
         assert rec["error"] and rec["p_fake"] is None and rec["smoothed"]["verdict"] == "error"
     else:
         assert rec["verdict"] == rec["smoothed"]["verdict"] == "no_face" and rec["p_fake"] is None
-
-
-@pytest.fixture(scope="module")
-def detector() -> Detector:
-    return Detector()
 
 
 @pytest.fixture(scope="module")

@@ -23,8 +23,10 @@ from eyegrad.runtime.model import DEFAULT_MODEL, EyeModel, parse_metadata
 from eyegrad.runtime.results import VERDICTS, DetectResult, Verdict
 from eyegrad.runtime.scan.records import scan_record
 from eyegrad.runtime.scan.store import results_file
-from eyegrad.runtime.schema import DETECT_RESULT, FACE, VIDEO_RESULT, Field
+from eyegrad.runtime.schema import DETECT_RESULT, FACE, VIDEO_RESULT, Field, detect_result_schema
 from eyegrad.runtime.tflite_metadata import read_metadata_entries
+
+from conftest import face_clip, write_video
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = [DEFAULT_MODEL, *sorted((REPO / "models" / "variants").glob("*.tflite"))]
@@ -39,11 +41,6 @@ JSON_TYPES = {"string": str, "number": (int, float), "integer": int, "array": li
 def raw_metadata(path: Path) -> Dict[str, Any]:
     """The metadata JSON exactly as stored in the model file."""
     return json.loads(read_metadata_entries(path.read_bytes())[METADATA_NAME])
-
-
-@pytest.fixture(scope="module")
-def detector() -> Detector:
-    return Detector()
 
 
 @pytest.fixture(scope="module")
@@ -182,24 +179,47 @@ def test_results_json_holds_only_the_verdict_strings(results: List[DetectResult]
 
 # -- the detect result schema --------------------------------------------------------------------
 
-def check_against(fields: tuple, obj: Dict) -> None:
-    """``obj`` has exactly ``fields``, in order, each of its type (null only where allowed)."""
-    assert list(obj) == [f.name for f in fields]
-    for f in fields:
-        value = obj[f.name]
-        if value is None:
-            assert f.nullable, f.name
-            continue
-        assert isinstance(value, JSON_TYPES[f.type]) and not isinstance(value, bool), (f.name, value)
-        assert value in f.schema.get("enum", [value]), (f.name, value)
+@pytest.fixture(scope="module")
+def validator():
+    """A JSON Schema (2020-12, as OpenAPI 3.1) validator of ``schema.detect_result_schema()``."""
+    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema (the dev extra) validates the contracts")
+    schema = detect_result_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
 
 
-def test_real_results_follow_the_schema(results: List[DetectResult]) -> None:
+def schema_errors(validator, obj: Dict) -> List[str]:
+    """Every way ``obj`` breaks the schema, one line each (empty: it follows it)."""
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(obj)]
+
+
+def test_real_results_follow_the_schema(results: List[DetectResult], validator) -> None:
     for r in results:
         d = json.loads(json.dumps(r.to_dict()))
-        check_against(DETECT_RESULT, d)
+        assert schema_errors(validator, d) == [], r.path
+        assert list(d) == [f.name for f in DETECT_RESULT]  # exactly the fields, in order
         for face in d["faces"]:
-            check_against(FACE, face)
+            assert list(face) == [f.name for f in FACE]
+
+
+def test_a_video_result_follows_the_schema(detector: Detector, sample_images: List[Path], validator,
+                                           tmp_path: Path) -> None:
+    clip = write_video(tmp_path / "face.avi", face_clip(sample_images[0], 10))
+    d = json.loads(json.dumps(detector.detect(clip).to_dict()))
+    assert d["verdict"] != Verdict.ERROR and d["timeline"]
+    assert schema_errors(validator, d) == []
+    assert list(d) == [f.name for f in (*DETECT_RESULT, *VIDEO_RESULT)]
+
+
+def test_the_schema_refuses_what_the_contract_forbids(results: List[DetectResult], validator) -> None:
+    """The validator is not a rubber stamp: a wrong verdict, a boolean p_fake, a null where none is
+    allowed, a missing field and a three-number box are each refused."""
+    d = json.loads(json.dumps(next(r for r in results if r.faces).to_dict()))
+    broken = [{**d, "verdict": "maybe"}, {**d, "p_fake": True}, {**d, "faces": None},
+              {k: v for k, v in d.items() if k != "timing_ms"},
+              {**d, "faces": [{**d["faces"][0], "box": d["faces"][0]["box"][:3]}]}]
+    for case in broken:
+        assert schema_errors(validator, case), case
 
 
 def test_openapi_detect_result_lists_the_fields_of_a_real_result(results: List[DetectResult]) -> None:

@@ -7,14 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from eyegrad.runtime import Detector
 from eyegrad.cli import main
 from eyegrad.runtime.explain import IMAGE_NAMES, explain_result, explanation_pngs, heatmap_image
-
-
-@pytest.fixture(scope="module")
-def detector() -> Detector:
-    return Detector()
 
 
 def test_explanations_match_the_detector(detector, sample_images):

@@ -238,11 +238,6 @@ def test_eye_features_any_face(gray: np.ndarray, face: Face, geometry) -> None:
 # -- end to end --------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def detector() -> Detector:
-    return Detector()
-
-
 @fuzz(60)
 @given(data=mutated_images())
 def test_detector_on_mutated_images(detector: Detector, data: bytes) -> None:

@@ -25,11 +25,6 @@ FRAME_H, FRAME_W = 360, 640
 
 
 @pytest.fixture(scope="module")
-def detector() -> Detector:
-    return Detector()
-
-
-@pytest.fixture(scope="module")
 def golden() -> dict:
     return json.loads((DEFAULT_OUT / MANIFEST).read_text())
 

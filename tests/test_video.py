@@ -28,11 +28,6 @@ FAKE = EXAMPLES / "fake_mesonet_df01254.jpg"
 
 
 @pytest.fixture(scope="module")
-def detector() -> Detector:
-    return Detector(num_threads=1)
-
-
-@pytest.fixture(scope="module")
 def clips(tmp_path_factory) -> dict:
     """Short videos of the example faces: 3 s at 10 fps."""
     folder = tmp_path_factory.mktemp("clips")
