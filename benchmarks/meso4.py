@@ -96,13 +96,6 @@ def load_meso4(weights: Path = DEFAULT_WEIGHTS):
     return model
 
 
-def keras_p_fake(model, batch: np.ndarray, batch_size: int = 32) -> np.ndarray:
-    """p_fake (1 - the 'real' output) for a batch of Meso-4 inputs."""
-    out = [model(batch[i: i + batch_size], training=False).numpy().reshape(-1)
-           for i in range(0, len(batch), batch_size)]
-    return 1.0 - np.concatenate(out) if out else np.zeros(0, np.float32)
-
-
 def keras_call(model):
     """A compiled single-image call, for latency: ``fn(x)`` -> output as numpy."""
     from eyegrad.train.tf import tf

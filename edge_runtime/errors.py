@@ -1,4 +1,5 @@
-"""The one error type the runtime raises for bad input or a bad model."""
+"""The errors the runtime raises: ``EyegradError`` for any of them, ``InputError`` for bad input,
+``ModelError`` for a model (or a model file the runtime needs) that cannot be used."""
 
 
 class EyegradError(Exception):

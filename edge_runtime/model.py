@@ -16,7 +16,6 @@ from .errors import ModelError
 from .boxes import Face
 from .features import CHANNELS, BandGeometry, band_features, face_band, mirror_features
 from .interpreter import TfliteModel, read_model
-from .interpreter import interpreter_class  # noqa: F401  (callers import it from here too)
 from .metadata import METADATA_NAME, ModelMetadata
 from .tflite_metadata import read_metadata_entries
 

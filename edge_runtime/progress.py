@@ -15,7 +15,6 @@ class Progress:
         self.interval = interval if self.stream.isatty() else max(interval, 10.0)
         self.done = 0
         self.start = self._last = time.monotonic()
-        self.enabled = True
 
     def update(self, n: int = 1, note: str = "") -> None:
         self.done += n

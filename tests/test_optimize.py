@@ -20,7 +20,8 @@ from eyegrad.runtime.detector import Detector
 from eyegrad.runtime.errors import EyegradError
 from eyegrad.runtime.faces import FaceFinder
 from eyegrad.runtime.features import FEATURE_VERSION, STUDENT_GEOMETRY, eye_features
-from eyegrad.runtime.model import EyeModel, interpreter_class
+from eyegrad.runtime.interpreter import interpreter_class
+from eyegrad.runtime.model import EyeModel
 from eyegrad.runtime.results import verdict_for
 from eyegrad.runtime.aggregation import trimmed_mean
 from eyegrad.runtime.tflite_metadata import read_metadata_entries
