@@ -7,12 +7,18 @@ of another size, and the frame after one that failed, are searched whatever thei
 """
 from __future__ import annotations
 
-from typing import Dict, List, Mapping, Optional, Protocol, Sequence, Tuple
+from typing import Dict, List, Mapping, NamedTuple, Optional, Protocol, Sequence, Tuple
 
+import cv2
 import numpy as np
 
 from .boxes import Face
+from .errors import EyegradError
 from .results import DetectResult
+from .tracking import Track, Tracker
+
+#: What a frame that cannot be scored raises (a bad frame: the stream goes on with the next one).
+FRAME_ERRORS = (EyegradError, cv2.error, ValueError)
 
 
 class FaceScorer(Protocol):
@@ -24,6 +30,15 @@ class FaceScorer(Protocol):
 
     def score_faces(self, gray: np.ndarray, faces: Sequence[Face], path: Optional[str] = None,
                     timing_ms: Optional[Mapping[str, float]] = None) -> DetectResult: ...
+
+
+class TrackedFrame(NamedTuple):
+    """One frame through ``FrameStream.track_frame``: its result (an ``error`` one for a bad frame),
+    the track of each face, and whether faces were searched on it."""
+
+    result: DetectResult
+    tracks: List[Track]
+    searched: bool
 
 
 class FrameStream:
@@ -61,3 +76,15 @@ class FrameStream:
         except Exception:
             self._faces = None
             raise
+
+    def track_frame(self, tracker: Tracker, gray: np.ndarray, index: int, small: Optional[np.ndarray] = None,
+                    path: Optional[str] = None, decode_ms: float = 0.0) -> TrackedFrame:
+        """The one frame step of the camera loop and of video files: frame ``index`` through
+        ``detect_frame``, its faces added to ``tracker``. A bad frame (``FRAME_ERRORS``) gives an
+        ``error`` result (``frame <index>: <why>``) with no tracks and leaves the tracker as it was."""
+        try:
+            result, searched = self.detect_frame(gray, index, small, path, decode_ms)
+        except FRAME_ERRORS as exc:
+            return TrackedFrame(DetectResult.failed(path, f"frame {index}: {exc}", {"decode": decode_ms}), [], False)
+        tracks = tracker.update([f.face.box for f in result.faces], [f.p_fake for f in result.faces])
+        return TrackedFrame(result, tracks, searched)

@@ -16,13 +16,11 @@ import time
 from collections import defaultdict
 from typing import Callable, Dict, List, Optional, Tuple, Union
 
-import cv2
-
 from .aggregation import aggregate
-from .errors import EyegradError, InputError
+from .errors import InputError
 from .results import (DetectResult, FaceResult, TimelinePoint, TrackScore, TrackSummary, Verdict,
                       VideoSummary, verdict_for)
-from .stream import FrameStream
+from .stream import FrameStream, TrackedFrame
 from .timing import STAGES, stage_timing
 from .tracking import Tracker
 from .video import VideoFile, VideoOptions
@@ -49,10 +47,15 @@ class _Collector:
         self.stage_ms: Dict[str, float] = defaultdict(float)
         self.with_faces = 0
 
-    def add(self, index: int, time_s: float, result: DetectResult) -> None:
+    def add(self, index: int, time_s: float, frame: TrackedFrame) -> None:
+        """One sampled frame's step (``FrameStream.track_frame``): a bad frame goes on the timeline
+        with its error, a scored one with its faces' tracks and scores."""
+        result, tracks = frame.result, frame.tracks
+        if result.error is not None:
+            self.timeline.append(TimelinePoint(index, time_s, (), result.error))
+            return
         for stage in STAGES[1:]:
             self.stage_ms[stage] += result.timing_ms.get(stage, 0.0)
-        tracks = self.tracker.update([f.face.box for f in result.faces], [f.p_fake for f in result.faces])
         for face, track in zip(result.faces, tracks):
             self.scores[track.id].append(face.p_fake)
             if track.id not in self.most_fake or face.p_fake > self.most_fake[track.id].p_fake:
@@ -60,9 +63,6 @@ class _Collector:
         self.with_faces += bool(result.faces)
         self.timeline.append(TimelinePoint(index, time_s, tuple(
             TrackScore(t.id, f.p_fake, f.face.box) for f, t in zip(result.faces, tracks))))
-
-    def failed(self, index: int, time_s: float, error: str) -> None:
-        self.timeline.append(TimelinePoint(index, time_s, (), " ".join(error.split())))
 
     def result(self, path: str, duration_s: float, band: Tuple[float, float]) -> DetectResult:
         """The video's result: the most-fake steady track decides; with no steady track (faces
@@ -100,12 +100,8 @@ def detect_video(stream: FrameStream, path: Union[str, os.PathLike], band: Tuple
             read_since = time.perf_counter()
             for done, frame in enumerate(video, 1):
                 collector.stage_ms["decode"] += (time.perf_counter() - read_since) * 1e3
-                try:
-                    result, _ = stream.detect_frame(frame.gray, frame.index)
-                except (EyegradError, cv2.error, ValueError) as exc:
-                    collector.failed(frame.index, frame.time_s, f"frame {frame.index}: {exc}")
-                else:
-                    collector.add(frame.index, frame.time_s, result)
+                collector.add(frame.index, frame.time_s,
+                              stream.track_frame(collector.tracker, frame.gray, frame.index))
                 if progress is not None:
                     progress(done, len(video.indices))
                 read_since = time.perf_counter()

@@ -17,10 +17,15 @@ def module_name(path: Path) -> str:
 
 
 def imported_modules(path: Path, modules: Set[str]) -> Set[str]:
-    """The runtime modules that ``path`` imports anywhere in its body (``TYPE_CHECKING`` blocks and
-    function bodies included): relative imports, and absolute ones of ``edge_runtime`` / ``eyegrad.runtime``."""
-    me = module_name(path)
-    package = me.split(".") if path.name == "__init__.py" else me.split(".")[:-1]
+    """The runtime modules that the file ``path`` imports (see ``imports_in``)."""
+    return imports_in(path.read_text(), module_name(path), path.name == "__init__.py", modules)
+
+
+def imports_in(source: str, me: str, is_package: bool, modules: Set[str]) -> Set[str]:
+    """The runtime modules that module ``me`` imports anywhere in its ``source`` (``TYPE_CHECKING``
+    blocks and function bodies included): relative imports, and absolute ones of ``edge_runtime`` /
+    ``eyegrad.runtime``."""
+    package = me.split(".") if is_package else me.split(".")[:-1]
     found: Set[str] = set()
 
     def add(name: str) -> None:
@@ -32,7 +37,7 @@ def imported_modules(path: Path, modules: Set[str]) -> Set[str]:
                 found.add(candidate)
                 return
 
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package[:len(package) - (node.level - 1)] if node.level > 1 else package
@@ -100,9 +105,22 @@ def cycles(graph: Dict[str, Set[str]]) -> List[List[str]]:
 
 def test_the_graph_sees_relative_absolute_and_type_checking_imports() -> None:
     graph = import_graph()
-    assert "results" in graph["detector"]
-    assert "errors" in graph["camera.loop"]  # from ..errors import ...
-    assert {"detector", "results", "video", "video_verdict"} <= set(graph)
+    assert {"detector", "results", "video", "video_verdict", "camera.loop"} <= set(graph)
+    assert "results" in graph["detector"] and "detector" in graph["camera.loop"]  # from ..detector import
+    source = """
+from typing import TYPE_CHECKING
+from . import boxes
+from .sources import FrameSource
+import eyegrad.runtime.errors
+from edge_runtime.video import VideoFile
+if TYPE_CHECKING:
+    from ..detector import Detector
+def late():
+    from ..timing import STAGES
+"""
+    assert imports_in(source, "camera.loop", False, set(graph)) == {
+        "camera", "camera.sources", "errors", "video", "detector", "timing"}
+    assert "boxes" not in imports_in(source, "camera.loop", False, set(graph))  # . is camera/: no camera.boxes
 
 
 def test_no_runtime_module_is_in_an_import_circle() -> None:

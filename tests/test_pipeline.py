@@ -18,6 +18,7 @@ from eyegrad.runtime.errors import InputError, ModelError
 from eyegrad.runtime.interpreter import INTERPRETER_ENV, TfliteModel, interpreter_class
 from eyegrad.runtime.model import DEFAULT_MODEL, EyeModel
 from eyegrad.runtime.results import TIMING_KEYS
+from eyegrad.runtime.tracking import Tracker
 from eyegrad.optimize.check_tflite_runtime import MAX_STEPS
 from eyegrad.optimize.golden import DEFAULT_OUT, MANIFEST
 
@@ -105,6 +106,21 @@ def test_stream_searches_again_after_a_failed_frame(detector, frames):
     with pytest.raises(cv2.error):  # same shape, so not searched, but float64 pixels the features refuse
         stream.detect_frame(frames[2].astype(np.float64), 2)
     assert stream.detect_frame(frames[3], 3)[1] and stream.searches == 2
+
+
+def test_track_frame_is_one_step_for_good_and_bad_frames(detector, frames):
+    """The camera loop's and video files' frame step: a good frame adds its faces to the tracker; a
+    bad one is an ``error`` result naming the frame, with no tracks, the tracker left as it was."""
+    stream, tracker = detector.stream(detect_every=10), Tracker(window=5)
+    good = stream.track_frame(tracker, frames[0], 0, path="clip", decode_ms=1.5)
+    assert good.searched and good.result.faces and good.result.error is None
+    assert [t.id for t in good.tracks] == [1] and tracker.started == 1 and good.result.timing_ms["decode"] == 1.5
+    bad = stream.track_frame(tracker, frames[1].astype(np.float64), 1, path="clip", decode_ms=2.0)
+    assert bad.result.verdict == "error" and bad.result.error.startswith("frame 1: ") and "\n" not in bad.result.error
+    assert bad.result.path == "clip" and bad.result.timing_ms == {"decode": 2.0}
+    assert bad.tracks == [] and not bad.searched and tracker.tracks[0].missed == 0
+    again = stream.track_frame(tracker, frames[2], 2)
+    assert again.searched and [t.id for t in again.tracks] == [1]  # searched after the bad frame, same track
 
 
 def test_stream_searches_the_small_image_and_scales_the_boxes_up(detector, frames):

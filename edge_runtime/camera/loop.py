@@ -22,14 +22,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, TextIO, Tuple
+from typing import Dict, Iterator, List, Optional, TextIO
 
 import cv2
 
 from ..detector import Detector
-from ..errors import EyegradError
 from ..progress import Progress
 from ..results import DetectResult, FaceResult, Verdict, image_verdict
+from ..stream import TrackedFrame
 from .annotate import annotate
 from .sources import Frame, FrameSource, SourceError
 from ..tracking import Track, Tracker
@@ -147,19 +147,14 @@ class CameraLoop:
             return frame
         return None
 
-    def analyse(self, frame: Frame, index: int) -> Tuple[DetectResult, List[Track], bool]:
+    def analyse(self, frame: Frame, index: int) -> TrackedFrame:
         """The frame's detect result, the track of each face, and whether faces were searched."""
         name = frame.name or self.source.label
         if not self.source.continuous:
             self.tracker.reset()
         if frame.error:
-            return DetectResult.failed(name, frame.error, {"decode": frame.read_ms}), [], False
-        try:
-            result, detected = self.stream.detect_frame(frame.gray, index, frame.small, name, frame.read_ms)
-        except (EyegradError, cv2.error, ValueError) as exc:
-            return DetectResult.failed(name, f"frame {index}: {exc}", {"decode": frame.read_ms}), [], False
-        tracks = self.tracker.update([f.face.box for f in result.faces], [f.p_fake for f in result.faces])
-        return result, tracks, detected
+            return TrackedFrame(DetectResult.failed(name, frame.error, {"decode": frame.read_ms}), [], False)
+        return self.stream.track_frame(self.tracker, frame.gray, index, frame.small, name, frame.read_ms)
 
     # -- output ------------------------------------------------------------
     def _save(self, frame: Frame, index: int, result: DetectResult, tracks: List[Track], verdict: str) -> None:
