@@ -110,3 +110,35 @@ def test_optimize_refuses_a_teacher_run_without_a_teacher_and_missing_student_or
     assert main(["optimize", "--run", str(run), "--recalibrate", str(tmp_path / "missing.tflite")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.endswith(f"no such model file: {tmp_path / 'missing.tflite'}") and "\n" not in err
+
+
+def test_each_command_line_default_is_the_options_default() -> None:
+    """camera's, serve's and scan's options show the defaults of what they configure (one place each),
+    and serve reads its defaults without importing Flask."""
+    import argparse
+    import dataclasses
+    import inspect
+
+    from eyegrad.runtime.camera import LoopOptions
+    from eyegrad.runtime.commands import camera, scan
+    from eyegrad.runtime.scan.runner import scan as scan_fn
+
+    def defaults(command, *argv) -> dict:
+        p = argparse.ArgumentParser()
+        command.configure(p)
+        return vars(p.parse_args(list(argv)))
+
+    loop = defaults(camera)
+    for f in dataclasses.fields(LoopOptions):
+        if f.name in loop:
+            assert loop[f.name] == f.default, f.name
+    assert defaults(scan, "x", "--out", "y")["batch_size"] == inspect.signature(scan_fn).parameters["batch_size"].default
+
+    code = ("import sys, inspect, argparse; from eyegrad.runtime.commands import serve; "
+            "p = argparse.ArgumentParser(); serve.configure(p); a = vars(p.parse_args([])); "
+            "assert 'flask' not in sys.modules; from eyegrad.runtime.web import create_app as c; "
+            "d = {k: v.default for k, v in inspect.signature(c).parameters.items()}; "
+            "assert (a['workers'], a['timeout']) == (d['workers'], d['timeout_s']), (a, d); "
+            "assert (serve.megabytes(a['max_upload_mb']), serve.megabytes(a['max_video_mb'])) == "
+            "(d['max_upload_bytes'], d['max_video_upload_bytes']), (a, d)")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -20,6 +20,8 @@ from .common import add_model_args
 
 #: Exit code when the camera is lost for good.
 EXIT_SOURCE_LOST = 3
+#: The loop's defaults: the options below show and use these.
+_LOOP = LoopOptions()
 
 
 def _number(kind: Callable, low: float) -> Callable[[str], float]:
@@ -57,20 +59,22 @@ def configure(p: argparse.ArgumentParser) -> None:
     add_model_args(p)
     p.add_argument("--json", action="store_true",
                    help="one JSON object per frame (the detect result of docs/api.md + frame, tracks, fps, smoothed)")
-    p.add_argument("--detect-every", type=_number(int, 1), default=3, metavar="N",
-                   help="search faces every Nth frame, re-score the same boxes in between (default 3)")
-    p.add_argument("--window", type=_number(int, 1), default=5, metavar="N",
-                   help="smooth each face's p_fake over its last N frames (default 5)")
+    p.add_argument("--detect-every", type=_number(int, 1), default=_LOOP.detect_every, metavar="N",
+                   help=f"search faces every Nth frame, re-score the same boxes in between (default {_LOOP.detect_every})")
+    p.add_argument("--window", type=_number(int, 1), default=_LOOP.window, metavar="N",
+                   help=f"smooth each face's p_fake over its last N frames (default {_LOOP.window})")
     p.add_argument("--save-dir", type=Path, metavar="DIR",
                    help="save frames judged fake or uncertain here, with boxes and scores drawn")
-    p.add_argument("--save-interval", type=_number(float, 0), default=1.0, metavar="S",
-                   help="at most one saved frame every S seconds (default 1; 0 saves every such frame)")
+    p.add_argument("--save-interval", type=_number(float, 0), default=_LOOP.save_interval, metavar="S",
+                   help=f"at most one saved frame every S seconds (default {_LOOP.save_interval:g}; 0 saves every "
+                        "such frame)")
     p.add_argument("--max-frames", type=_number(int, 1), metavar="N", help="stop after N frames")
     p.add_argument("--duration", type=_number(float, 0), metavar="S", help="stop after S seconds")
-    p.add_argument("--retries", type=_number(int, 0), default=5, metavar="N",
-                   help="reconnect a lost camera up to N times in a row before giving up (default 5)")
-    p.add_argument("--backoff", type=_number(float, 0), default=1.0, metavar="S",
-                   help="first wait before a reconnect, doubled each time up to 30 s (default 1)")
+    p.add_argument("--retries", type=_number(int, 0), default=_LOOP.retries, metavar="N",
+                   help=f"reconnect a lost camera up to N times in a row before giving up (default {_LOOP.retries})")
+    p.add_argument("--backoff", type=_number(float, 0), default=_LOOP.backoff, metavar="S",
+                   help=f"first wait before a reconnect, doubled each time up to {_LOOP.max_backoff:g} s "
+                        f"(default {_LOOP.backoff:g})")
 
 
 def run(args: argparse.Namespace) -> int:

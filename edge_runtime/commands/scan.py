@@ -6,6 +6,7 @@ import signal
 import sys
 
 from ..scan import scan
+from ..scan.runner import DEFAULT_BATCH_SIZE
 from ..scan.store import FORMATS
 
 
@@ -23,8 +24,9 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="scan on Ray Data: 'local' starts a local runtime, else a cluster address ('auto', "
                         "'ray://head:10001')")
     p.add_argument("--model", "-m", help="path to an eyegrad .tflite (default: the shipped model)")
-    p.add_argument("--batch-size", "-b", type=int, default=64,
-                   help="records per write (and per Ray batch): at most this many are redone after a kill")
+    p.add_argument("--batch-size", "-b", type=int, default=DEFAULT_BATCH_SIZE,
+                   help="records per write (and per Ray batch): at most this many are redone after a kill "
+                        f"(default {DEFAULT_BATCH_SIZE})")
 
 
 def _interrupt(signum, frame) -> None:

@@ -4,23 +4,31 @@ from __future__ import annotations
 import argparse
 
 from ..errors import EyegradError
+from ..web.limits import DEFAULT_MAX_UPLOAD, DEFAULT_MAX_VIDEO_UPLOAD, DEFAULT_TIMEOUT_S, DEFAULT_WORKERS
 from .common import add_model_args
+
+#: Bytes in a MB of the size options.
+MB = 1024 * 1024
 
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     add_model_args(p)
-    p.add_argument("--workers", type=int, default=2, help="detectors working in parallel (default: 2)")
-    p.add_argument("--max-upload-mb", type=float, default=8.0, help="largest accepted image in MB (default: 8)")
-    p.add_argument("--max-video-mb", type=float, default=32.0, help="largest accepted video in MB (default: 32)")
-    p.add_argument("--timeout", type=float, default=30.0,
-                   help="seconds before a request gives up; a video's reading stops at half of it (default: 30)")
+    p.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
+                   help=f"detectors working in parallel (default: {DEFAULT_WORKERS})")
+    p.add_argument("--max-upload-mb", type=float, default=DEFAULT_MAX_UPLOAD / MB,
+                   help=f"largest accepted image in MB (default: {DEFAULT_MAX_UPLOAD / MB:g})")
+    p.add_argument("--max-video-mb", type=float, default=DEFAULT_MAX_VIDEO_UPLOAD / MB,
+                   help=f"largest accepted video in MB (default: {DEFAULT_MAX_VIDEO_UPLOAD / MB:g})")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S,
+                   help=f"seconds before a request gives up; a video's reading stops at half of it "
+                        f"(default: {DEFAULT_TIMEOUT_S:g})")
 
 
 def megabytes(mb: float) -> int:
     """``mb`` MB in bytes."""
-    return int(mb * 1024 * 1024)
+    return int(mb * MB)
 
 
 def run(args: argparse.Namespace) -> int:

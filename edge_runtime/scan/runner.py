@@ -14,6 +14,8 @@ from .sources import list_all
 from .store import ResultsFile, results_file
 from .summary import Summary
 
+#: Records per write (and per Ray batch) by default: at most this many are redone after a kill.
+DEFAULT_BATCH_SIZE = 64
 #: Records are written at least this often (seconds), even when a batch is not full.
 FLUSH_SECONDS = 10.0
 
@@ -51,7 +53,7 @@ def write_in_batches(records: Iterator[Dict], store: ResultsFile, batch_size: in
 
 
 def scan(source: Union[str, Sequence[str]], out: str, workers: Optional[int] = None, ray_address: Optional[str] = None,
-         model: Optional[str] = None, batch_size: int = 64) -> Summary:
+         model: Optional[str] = None, batch_size: int = DEFAULT_BATCH_SIZE) -> Summary:
     """Scan every image and video named by ``source`` (one or several) into the results at ``out``,
     resuming an earlier run.
 

@@ -31,14 +31,11 @@ from ..errors import InputError
 from ..explain import explain_result, explanation_pngs, png_bytes
 from ..results import TimelinePoint, TrackScore, Verdict, VideoSummary
 from ..video import VideoOptions, read_frames
+from .limits import DEFAULT_MAX_UPLOAD, DEFAULT_MAX_VIDEO_UPLOAD, DEFAULT_TIMEOUT_S, DEFAULT_WORKERS
 from .media import ACCEPTED_TYPES, GENERIC_TYPES, MAX_FORM_FIELD_BYTES, VIDEO_TYPES
 from .openapi import openapi_spec
 from .pool import DetectorPool, PoolTimeout
 
-#: Largest accepted image upload (file bytes), by default.
-DEFAULT_MAX_UPLOAD = 8 * 1024 * 1024
-#: Largest accepted video upload (file bytes), by default: a short clip.
-DEFAULT_MAX_VIDEO_UPLOAD = 32 * 1024 * 1024
 #: Room for the multipart envelope around the file.
 MULTIPART_SLACK = 64 * 1024
 #: Share of the request timeout a video may take to read and score: the rest is left for waiting
@@ -233,9 +230,9 @@ def model_info(pool: DetectorPool, max_bytes: int, max_video_bytes: int) -> dict
             "workers": pool.size}
 
 
-def create_app(model_path: Union[str, os.PathLike, None] = None, workers: int = 2,
+def create_app(model_path: Union[str, os.PathLike, None] = None, workers: int = DEFAULT_WORKERS,
                num_threads: Optional[int] = None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD,
-               timeout_s: float = 30.0, max_video_upload_bytes: int = DEFAULT_MAX_VIDEO_UPLOAD) -> Flask:
+               timeout_s: float = DEFAULT_TIMEOUT_S, max_video_upload_bytes: int = DEFAULT_MAX_VIDEO_UPLOAD) -> Flask:
     """The eyegrad web app with ``workers`` detectors (each with its own interpreter)."""
     app = Flask(__name__, static_folder=None)
     app.request_class = MemoryRequest
