@@ -17,6 +17,7 @@ from .decode import ImageSource, decode_image
 from .errors import InputError
 from .faces import FaceFinder
 from .model import EyeModel
+from .modes import RunningMode
 from .results import DetectResult, FaceResult, image_verdict
 from .stream import FrameStream
 from .timing import STAGES, Stopwatch, stage_timing
@@ -58,17 +59,17 @@ class Detector:
         return self.detect_gray(gray, path, watch.lap("decode"))
 
     def detect_gray(self, gray: np.ndarray, path: Optional[str] = None, decode_ms: float = 0.0,
-                    whole_image: bool = True) -> DetectResult:
-        """Detect on an already decoded 8-bit grayscale image (``whole_image``: see ``find_faces``)."""
-        faces, ms = self.find_faces(gray, whole_image)
+                    mode: RunningMode = RunningMode.IMAGE) -> DetectResult:
+        """Detect on an already decoded 8-bit grayscale image (``mode``: see ``find_faces``)."""
+        faces, ms = self.find_faces(gray, mode)
         return self.score_faces(gray, faces, path, {"decode": decode_ms, **ms})
 
-    def find_faces(self, gray: np.ndarray, whole_image: bool = True, small: Optional[np.ndarray] = None
-                   ) -> Tuple[List[Face], Dict[str, float]]:
+    def find_faces(self, gray: np.ndarray, mode: RunningMode = RunningMode.IMAGE,
+                   small: Optional[np.ndarray] = None) -> Tuple[List[Face], Dict[str, float]]:
         """Faces with their eyes, largest first, and the ms of the ``faces`` and ``eyes`` stages.
 
-        ``whole_image``: with no face box, a tight face crop may still be one face (False for
-        camera scenes). ``small``: a low-res copy of ``gray`` to search the face boxes in (a
+        ``mode``: with no face box, an image or a video frame may still be one tight face crop; a
+        ``LIVE_STREAM`` scene never is (``RunningMode.may_be_a_face_crop``). ``small``: a low-res copy of ``gray`` to search the face boxes in (a
         camera's preview stream); eyes are always searched in ``gray``.
         """
         watch = Stopwatch()
@@ -78,7 +79,7 @@ class Detector:
             sx, sy = gray.shape[1] / small.shape[1], gray.shape[0] / small.shape[0]
             boxes = [b.scaled(sx, sy) for b in self.finder.find_face_boxes(small)]
         watch.lap("faces")
-        faces = self.finder.faces_from_boxes(gray, boxes, whole_image)
+        faces = self.finder.faces_from_boxes(gray, boxes, mode)
         watch.lap("eyes")
         return faces, watch.ms
 
@@ -100,9 +101,10 @@ class Detector:
                      name: Optional[str] = None) -> DetectResult:
         """One result for a video file, sampled by ``self.video`` (see ``video_verdict``); ``name``
         is the path to report (default ``path``). Never raises for bad input: an ``error`` result."""
-        return detect_video(self.stream(detect_every=1, whole_image=True), path, self.model.video_band,
+        return detect_video(self.stream(detect_every=1, mode=RunningMode.VIDEO), path, self.model.video_band,
                             self.video, progress, name)
 
-    def stream(self, detect_every: int = 1, whole_image: bool = False) -> FrameStream:
-        """Video mode: faces searched on every ``detect_every``-th frame and re-used in between."""
-        return FrameStream(self, detect_every, whole_image)
+    def stream(self, detect_every: int = 1, mode: RunningMode = RunningMode.LIVE_STREAM) -> FrameStream:
+        """Frames of one stream (``mode``: a live one by default, or a video file's): faces searched
+        on every ``detect_every``-th frame and re-used in between."""
+        return FrameStream(self, detect_every, mode)

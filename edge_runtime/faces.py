@@ -20,6 +20,7 @@ import numpy as np
 from .boxes import Box, Face
 from .errors import ModelError
 from .landmarks import EyeLandmarks
+from .modes import RunningMode
 
 #: Eye centres relative to a frontalface_default box (x, y as fractions of w, h) and
 #: eye box size relative to face width, measured on cascade-found eyes in ../shared/data.
@@ -253,27 +254,28 @@ class FaceFinder:
         face = self.face_with_eyes(gray, box, cands)
         return face if face.eyes_found else Face(box, self.tilted_geometry_eyes(box, angle), "geometry")
 
-    def faces_from_boxes(self, gray: np.ndarray, boxes: Sequence[Box], whole_image: bool = True) -> List[Face]:
+    def faces_from_boxes(self, gray: np.ndarray, boxes: Sequence[Box],
+                         mode: RunningMode = RunningMode.IMAGE) -> List[Face]:
         """Faces with their eyes for given face boxes (e.g. found in an earlier camera frame).
 
-        With no box and ``whole_image``, a tight face crop may still give one face
-        (``whole_image_face``).
+        With no box, in a mode whose pictures may be a face crop (not ``LIVE_STREAM``), a tight
+        face crop may still give one face (``whole_image_face``).
         """
         faces = [self.face_with_eyes(gray, box) for box in boxes]
-        if not faces and whole_image:
+        if not faces and mode.may_be_a_face_crop:
             crop = self.whole_image_face(gray)
             faces = [crop] if crop else []
         return faces
 
-    def find(self, gray: np.ndarray, whole_image: bool = True) -> List[Face]:
+    def find(self, gray: np.ndarray, mode: RunningMode = RunningMode.IMAGE) -> List[Face]:
         """Faces with their eyes, largest face first.
 
         For any 2-D uint8 ``gray`` (at least 1 x 1): at most ``max_faces`` faces, each box at
         least 2 x 2 pixels and inside the image, both eye centres inside their face box.
-        ``whole_image=False`` is for camera scenes, which are never one tight face crop: only
+        ``RunningMode.LIVE_STREAM`` is for camera scenes, which are never one tight face crop: only
         face boxes count, and a frame without one costs no relaxed search.
         """
-        return self.faces_from_boxes(gray, self.find_face_boxes(gray), whole_image)
+        return self.faces_from_boxes(gray, self.find_face_boxes(gray), mode)
 
 
 def eye_boxes(size: float, left: Tuple[float, float], right: Tuple[float, float]) -> Tuple[Box, Box]:

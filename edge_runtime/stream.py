@@ -14,6 +14,7 @@ import numpy as np
 
 from .boxes import Face
 from .errors import EyegradError
+from .modes import RunningMode
 from .results import DetectResult
 from .tracking import Track, Tracker
 
@@ -25,8 +26,8 @@ class FaceScorer(Protocol):
     """What a stream needs of a Detector: its two steps (this module never imports the Detector,
     which makes streams)."""
 
-    def find_faces(self, gray: np.ndarray, whole_image: bool = True, small: Optional[np.ndarray] = None
-                   ) -> Tuple[List[Face], Dict[str, float]]: ...
+    def find_faces(self, gray: np.ndarray, mode: RunningMode = RunningMode.IMAGE,
+                   small: Optional[np.ndarray] = None) -> Tuple[List[Face], Dict[str, float]]: ...
 
     def score_faces(self, gray: np.ndarray, faces: Sequence[Face], path: Optional[str] = None,
                     timing_ms: Optional[Mapping[str, float]] = None) -> DetectResult: ...
@@ -44,10 +45,11 @@ class TrackedFrame(NamedTuple):
 class FrameStream:
     """The frames of one video through a Detector (``Detector.stream``), with the face boxes it keeps."""
 
-    def __init__(self, detector: FaceScorer, detect_every: int = 1, whole_image: bool = False) -> None:
+    def __init__(self, detector: FaceScorer, detect_every: int = 1,
+                 mode: RunningMode = RunningMode.LIVE_STREAM) -> None:
         self.detector = detector
         self.detect_every = detect_every
-        self.whole_image = whole_image
+        self.mode = mode
         self.searches = 0  # face searches run so far
         self._faces: Optional[List[Face]] = None
         self._shape: Tuple[int, ...] = ()
@@ -67,7 +69,7 @@ class FrameStream:
         searched = self.due(gray.shape, index)
         try:
             if searched:
-                faces, ms = self.detector.find_faces(gray, self.whole_image, small)
+                faces, ms = self.detector.find_faces(gray, self.mode, small)
                 self._faces, self._shape, self._searched_at = faces, gray.shape, index
                 self.searches += 1
             else:

@@ -12,6 +12,7 @@ from eyegrad.runtime.decode import decode_image
 from eyegrad.runtime.detector import Detector
 from eyegrad.runtime.errors import ModelError
 from eyegrad.runtime.faces import WHOLE_IMAGE_EYE_ROWS, WHOLE_IMAGE_EYE_SCALE_FACTOR, FaceFinder, cascade
+from eyegrad.runtime.modes import RunningMode
 
 from conftest import eye_line_degrees
 
@@ -92,3 +93,19 @@ def test_relaxed_search_ignores_face_free_patches(finder: FaceFinder, shared_dat
 def test_a_missing_cascade_is_a_model_error() -> None:
     with pytest.raises(ModelError, match="Haar cascade not found"):
         cascade("haarcascade_no_such_thing.xml")
+
+
+def test_the_running_mode_decides_whether_a_picture_may_be_one_face_crop(turned_face) -> None:
+    """A face turned beyond the face cascade is one whole-image face as an image or a video frame,
+    and no face as a live scene; the camera loop names the mode of each kind of source."""
+    from eyegrad.runtime.camera.loop import source_mode
+    from eyegrad.runtime.camera.sources import CaptureSource, FolderSource
+
+    finder = FaceFinder()
+    assert finder.find_face_boxes(turned_face) == []
+    assert len(finder.find(turned_face)) == len(finder.find(turned_face, RunningMode.VIDEO)) == 1
+    assert finder.find(turned_face, RunningMode.LIVE_STREAM) == []
+    assert [m.may_be_a_face_crop for m in RunningMode] == [True, True, False]
+    assert source_mode(CaptureSource("rtsp://camera", live=True)) == RunningMode.LIVE_STREAM
+    assert source_mode(CaptureSource("clip.mp4", live=False)) == RunningMode.VIDEO
+    assert source_mode(FolderSource(Path("pictures"))) == RunningMode.IMAGE

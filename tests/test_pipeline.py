@@ -17,6 +17,7 @@ from eyegrad.runtime.detector import STAGES, Detector
 from eyegrad.runtime.errors import InputError, ModelError
 from eyegrad.runtime.interpreter import INTERPRETER_ENV, TfliteModel, interpreter_class
 from eyegrad.runtime.model import DEFAULT_MODEL, EyeModel
+from eyegrad.runtime.modes import RunningMode
 from eyegrad.runtime.results import TIMING_KEYS
 from eyegrad.runtime.tracking import Tracker
 from eyegrad.optimize.check_tflite_runtime import MAX_STEPS
@@ -88,7 +89,7 @@ def test_stream_searches_every_nth_frame_and_on_a_new_shape(detector, frames):
     for i, (gray, result, did) in enumerate(zip(frames, results, searched)):
         assert result.faces, i
         if did:  # a searched frame is exactly what detect gives
-            expected = detector.detect_gray(gray, whole_image=False)
+            expected = detector.detect_gray(gray, mode=RunningMode.LIVE_STREAM)
             assert result.p_fake == expected.p_fake and result.faces == expected.faces
             assert result.timing_ms["detect"] > 0
         else:  # in between: the last search's boxes, scored on this frame's pixels
@@ -127,7 +128,7 @@ def test_stream_searches_the_small_image_and_scales_the_boxes_up(detector, frame
     gray = frames[0]
     small = cv2.resize(gray, (FRAME_W // 2, FRAME_H // 2), interpolation=cv2.INTER_AREA)
     result, searched = detector.stream().detect_frame(gray, 0, small=small)
-    full = detector.detect_gray(gray, whole_image=False)
+    full = detector.detect_gray(gray, mode=RunningMode.LIVE_STREAM)
     assert searched and len(result.faces) == len(full.faces) == 1
     assert result.faces[0].face.box.iou(full.faces[0].face.box) > 0.7
 

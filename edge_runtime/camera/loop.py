@@ -27,6 +27,7 @@ from typing import Dict, Iterator, List, Optional, TextIO
 import cv2
 
 from ..detector import Detector
+from ..modes import RunningMode
 from ..progress import Progress
 from ..results import DetectResult, FaceResult, Verdict, image_verdict
 from ..stream import TrackedFrame
@@ -36,6 +37,13 @@ from ..tracking import Track, Tracker
 
 #: Frames over which fps is measured.
 FPS_WINDOW = 30
+
+
+def source_mode(source: FrameSource) -> RunningMode:
+    """A camera or stream is a live scene; a video file is a video; a folder's pictures are images."""
+    if source.live:
+        return RunningMode.LIVE_STREAM
+    return RunningMode.VIDEO if source.continuous else RunningMode.IMAGE
 
 
 @dataclass
@@ -89,7 +97,7 @@ class CameraLoop:
                  out: Optional[TextIO] = None, status: Optional[TextIO] = None) -> None:
         self.source, self.detector, self.options = source, detector, options
         # a camera or stream shows a scene; a folder or file may hold tight face crops
-        self.stream = detector.stream(options.detect_every, whole_image=not source.live)
+        self.stream = detector.stream(options.detect_every, source_mode(source))
         self.out, self.status = out or sys.stdout, status or sys.stderr
         self.band = detector.model.uncertain_band
         self.tracker = Tracker(options.window, max_missed=max(options.window, options.detect_every))
