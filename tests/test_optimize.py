@@ -177,7 +177,7 @@ def test_the_full_student_exports_within_64_kib_with_a_real_models_metadata(jitt
 
 def test_an_export_over_the_size_limit_is_a_one_line_error():
     check_size("student PTQ int8", MAX_MODEL_BYTES)
-    with pytest.raises(EyegradError, match="student PTQ int8 is 65537 bytes, over the 65536 byte limit") as err:
+    with pytest.raises(EyegradError, match="student PTQ int8 is 262145 bytes, over the 262144 byte limit") as err:
         check_size("student PTQ int8", MAX_MODEL_BYTES + 1)
     assert "\n" not in str(err.value)
 
