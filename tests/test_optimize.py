@@ -28,7 +28,7 @@ from eyegrad.runtime.tflite_metadata import read_metadata_entries
 from eyegrad.optimize.calibrate import BandTargets, balanced_threshold, pseudo_videos, uncertain_band, video_band
 from eyegrad.optimize.distill import Distiller
 from eyegrad.optimize.config import OptimizeConfig
-from eyegrad.optimize.export import builtin_op_names, check_size, convert, embed_metadata, schema
+from eyegrad.optimize.export import MAX_MODEL_BYTES, builtin_op_names, check_size, convert, embed_metadata, schema
 from eyegrad.optimize.metadata import ZOOMS, model_metadata
 from eyegrad.optimize.prune import UpdatePruningStep, prunable_copy, sparsity_of, strip
 from eyegrad.optimize.qat import quantize_aware_copy
@@ -42,7 +42,6 @@ from eyegrad.train.tf import keras
 SHAPE = (STUDENT_GEOMETRY.height, STUDENT_GEOMETRY.width, 3)
 #: Keras fp32 vs int8 .tflite p_fake: quantization error allowed.
 QUANT_TOLERANCE = 0.05
-MAX_MODEL_BYTES = 64 * 1024
 RUN = {"data": ["examples"], "command": "pytest tests/test_optimize.py", "split": None, "date": "2025-01-01"}
 
 
