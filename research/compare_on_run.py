@@ -1,0 +1,64 @@
+"""Two int8 models scored on one training run's validation, source by source.
+
+    python research/compare_on_run.py RUN MODEL_A MODEL_B
+
+The run's split is remade (``optimize.rundata.run_data``); both models are scored as the
+runtime scores (their views). ``dfdc`` is cut into its first 1,200 groups and the 600 added
+later; ``t2i_portraits`` and ``unsplash`` (fakes only, reals only) are scored together; other
+one-class sources are paired with the other class of the whole validation. A model that trained
+on some of these files (another run's split) is favoured where its split differs: say so
+beside the figures.
+"""
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from eyegrad.optimize.metadata import VIEWS, ZOOMS
+from eyegrad.optimize.rundata import run_data
+from eyegrad.optimize.variants import load_tflite
+from eyegrad.runtime.metrics import binary_report
+from eyegrad.train.cache import CONTEXT_GEOMETRY
+from eyegrad.train.config import load_run
+from eyegrad.train.sequence import view_batches
+
+#: The pairs of ``dfdc`` before it grew.
+OLD_DFDC_PAIRS = 1200
+
+
+def comparison_sources(sources: np.ndarray, paths: np.ndarray, dfdc_pairs: Path) -> np.ndarray:
+    """Each crop's row in the table: its source, with dfdc cut in old and new groups and the portraits together."""
+    with dfdc_pairs.open(newline="") as f:
+        added = {name for row in list(csv.DictReader(f))[OLD_DFDC_PAIRS:] for name in (row["fake"], row["original"])}
+    rows = np.array([("dfdc, 600 added" if Path(p).name in added else "dfdc, first 1200") if s == "dfdc" else s
+                     for s, p in zip(sources, paths)])
+    return np.where(np.isin(rows, ["t2i_portraits", "unsplash"]), "t2i_portraits vs unsplash", rows)
+
+
+def main() -> int:
+    run_dir, models = Path(sys.argv[1]), [Path(p) for p in sys.argv[2:4]]
+    run = load_run(run_dir)
+    val = run_data(run).val
+    dfdc_root = next(Path(r) for r in run.config.data if Path(r).name == "dfdc")
+    rows = comparison_sources(val.sources, val.paths, dfdc_root / "pairs.csv")
+    preds = []
+    for path in models:
+        model = load_tflite(path.read_bytes())
+        views = view_batches(val, CONTEXT_GEOMETRY, model.geometry, VIEWS, ZOOMS)
+        preds.append(np.mean([model.predict(x) for x in views], axis=0))
+    print(f"| validation of {run_dir} | n | " + " | ".join(str(p) for p in models) + " |\n|---|---|---|---|")
+    for row in [*sorted(set(rows.tolist())), "all"]:
+        mask = np.ones(len(rows), bool) if row == "all" else rows == row
+        n = int(mask.sum())
+        if len(set(val.labels[mask].tolist())) < 2:  # one class: against the other class of the rest
+            mask = mask | (val.labels != val.labels[mask][0])
+        aucs = [binary_report(val.labels[mask], p[mask])["auc"] for p in preds]
+        print(f"| {row} | {n} | " + " | ".join(f"{a:.3f}" for a in aucs) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
