@@ -128,8 +128,7 @@ class DecodeProcess:
         self._child.wait()
         if self._child.stdin is not None:
             self._child.stdin.close()
-        if hasattr(self, "_conn"):
-            self._conn.close()
+        self._conn.close()
 
 
 def serve_decode() -> None:
@@ -158,8 +157,8 @@ def serve_decode() -> None:
 
 
 def _open(path: Path) -> cv2.VideoCapture:
-    """An opened capture of ``path`` with at least one video stream, or a one-line InputError."""
-    check_file(path)
+    """An opened capture of ``path`` (checked by the parent: ``check_file``) with at least one video
+    stream, or a one-line InputError."""
     cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
     if not cap.isOpened():
         cap.release()

@@ -16,7 +16,8 @@ import numpy as np
 
 from eyegrad.runtime.errors import EyegradError
 from eyegrad.runtime.metadata import ModelMetadata
-from eyegrad.train.cache import CONTEXT_GEOMETRY
+from eyegrad.runtime.model import EyeModel, parse_metadata
+from eyegrad.train.cache import CONTEXT_GEOMETRY, CropSet
 from eyegrad.train.config import load_run
 from eyegrad.train.run import RunData
 from eyegrad.train.sequence import view_batches
@@ -35,11 +36,16 @@ def recalibrate(run_dir: Path, model_path: Path, out: Path, targets: BandTargets
     """Write ``model_path`` with a new calibration on ``run_dir``'s validation to ``out``; returns its new metadata."""
     run = load_run(run_dir)
     raw = Path(model_path).read_bytes()
-    model = load_tflite(raw)
-    if not same_data_and_split(model.metadata.training or {}, run.record):
+    if not same_data_and_split(parse_metadata(raw).training or {}, run.record):
         raise EyegradError(f"{model_path} was not trained on {run_dir}'s data and split: "
                            "its validation images would include images it trained on")
     return write_recalibrated(raw, run_data(run, workers), out, targets, command)
+
+
+def view_scores(model: EyeModel, crops: CropSet) -> np.ndarray:
+    """p_fake of every crop as the runtime scores it: the mean over ``VIEWS`` at every one of ``ZOOMS``."""
+    views = view_batches(crops, CONTEXT_GEOMETRY, model.geometry, VIEWS, ZOOMS)
+    return np.mean([model.predict(x) for x in views], axis=0)
 
 
 def write_recalibrated(raw: bytes, data: RunData, out: Path, targets: BandTargets = BandTargets(),
@@ -47,9 +53,7 @@ def write_recalibrated(raw: bytes, data: RunData, out: Path, targets: BandTarget
     """Write the model ``raw`` to ``out`` calibrated on ``data``'s validation crops (which it must not
     have trained on) with the current views; returns its new metadata."""
     model = load_tflite(raw)
-    views = view_batches(data.val, CONTEXT_GEOMETRY, model.geometry, VIEWS, ZOOMS)
-    pred = np.mean([model.predict(x) for x in views], axis=0)
-    cal = calibration(data, pred, targets)
+    cal = calibration(data, view_scores(model, data.val), targets)
     meta = dataclasses.replace(model.metadata, views=VIEWS, zooms=ZOOMS, threshold=cal["threshold"],
                                uncertain_band=cal["band"]["uncertain_band"], video_band=cal["video_band"],
                                calibration={k: v for k, v in cal["band"].items() if k != "uncertain_band"},

@@ -11,28 +11,22 @@ beside the figures.
 """
 from __future__ import annotations
 
-import csv
 import sys
 from pathlib import Path
 
 import numpy as np
+from recalibrate_shipped import OLD_DFDC_PAIRS  # research/, beside this script
 
-from eyegrad.optimize.metadata import VIEWS, ZOOMS
+from eyegrad.optimize.recalibrate import view_scores
 from eyegrad.optimize.rundata import run_data
 from eyegrad.optimize.variants import load_tflite
 from eyegrad.runtime.metrics import binary_report
-from eyegrad.train.cache import CONTEXT_GEOMETRY
 from eyegrad.train.config import load_run
-from eyegrad.train.sequence import view_batches
+from eyegrad.train.groups import pairs_of
 
-#: The pairs of ``dfdc`` before it grew.
-OLD_DFDC_PAIRS = 1200
-
-
-def comparison_sources(sources: np.ndarray, paths: np.ndarray, dfdc_pairs: Path) -> np.ndarray:
+def comparison_sources(sources: np.ndarray, paths: np.ndarray, dfdc: Path) -> np.ndarray:
     """Each crop's row in the table: its source, with dfdc cut in old and new groups and the portraits together."""
-    with dfdc_pairs.open(newline="") as f:
-        added = {name for row in list(csv.DictReader(f))[OLD_DFDC_PAIRS:] for name in (row["fake"], row["original"])}
+    added = {name for pair in pairs_of(dfdc)[OLD_DFDC_PAIRS:] for name in pair}
     rows = np.array([("dfdc, 600 added" if Path(p).name in added else "dfdc, first 1200") if s == "dfdc" else s
                      for s, p in zip(sources, paths)])
     return np.where(np.isin(rows, ["t2i_portraits", "unsplash"]), "t2i_portraits vs unsplash", rows)
@@ -43,12 +37,8 @@ def main() -> int:
     run = load_run(run_dir)
     val = run_data(run).val
     dfdc_root = next(Path(r) for r in run.config.data if Path(r).name == "dfdc")
-    rows = comparison_sources(val.sources, val.paths, dfdc_root / "pairs.csv")
-    preds = []
-    for path in models:
-        model = load_tflite(path.read_bytes())
-        views = view_batches(val, CONTEXT_GEOMETRY, model.geometry, VIEWS, ZOOMS)
-        preds.append(np.mean([model.predict(x) for x in views], axis=0))
+    rows = comparison_sources(val.sources, val.paths, dfdc_root)
+    preds = [view_scores(load_tflite(path.read_bytes()), val) for path in models]
     print(f"| validation of {run_dir} | n | " + " | ".join(str(p) for p in models) + " |\n|---|---|---|---|")
     for row in [*sorted(set(rows.tolist())), "all"]:
         mask = np.ones(len(rows), bool) if row == "all" else rows == row

@@ -24,15 +24,13 @@ from typing import Dict, List
 import numpy as np
 
 from eyegrad.optimize.calibrate import verdicts_per_source
-from eyegrad.optimize.metadata import VIEWS, ZOOMS
-from eyegrad.optimize.recalibrate import write_recalibrated
+from eyegrad.optimize.recalibrate import view_scores, write_recalibrated
 from eyegrad.optimize.variants import load_tflite
 from eyegrad.runtime.metrics import binary_report
-from eyegrad.runtime.model import DEFAULT_MODEL
-from eyegrad.train.cache import CONTEXT_GEOMETRY
+from eyegrad.runtime.model import DEFAULT_MODEL, parse_metadata
 from eyegrad.train.config import RunConfig
+from eyegrad.train.groups import pairs_of
 from eyegrad.train.run import load_crops, load_samples, prepare, split_summary
-from eyegrad.train.sequence import view_batches
 
 #: The pairs of ``dfdc`` that the 0.6.0 model's data held.
 OLD_DFDC_PAIRS = 1200
@@ -40,18 +38,16 @@ OLD_DFDC_PAIRS = 1200
 
 def dfdc_view(dfdc: Path, folder: Path, rows: slice) -> Path:
     """``folder``/dfdc: links to the real and fake files of ``rows`` of ``dfdc``'s pairs.csv, with those rows."""
-    with (dfdc / "pairs.csv").open(newline="") as f:
-        pairs = list(csv.DictReader(f))[rows]
     view = folder / "dfdc"
     for label in ("real", "fake"):
         (view / label).mkdir(parents=True)
     with (view / "pairs.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, ["fake", "original"])
-        writer.writeheader()
-        for row in pairs:
-            writer.writerow({"fake": row["fake"], "original": row["original"]})
-            (view / "fake" / row["fake"]).symlink_to(dfdc / "fake" / row["fake"])
-            (view / "real" / row["original"]).symlink_to(dfdc / "real" / row["original"])
+        writer = csv.writer(f)
+        writer.writerow(["fake", "original"])
+        for fake, original in pairs_of(dfdc)[rows]:
+            writer.writerow([fake, original])
+            (view / "fake" / fake).symlink_to(dfdc / "fake" / fake)
+            (view / "real" / original).symlink_to(dfdc / "real" / original)
     return view
 
 
@@ -80,7 +76,8 @@ def main() -> int:
     p.add_argument("--out", type=Path, default=DEFAULT_MODEL)
     args = p.parse_args()
     raw = DEFAULT_MODEL.read_bytes()
-    recorded, input_band = load_tflite(raw).metadata.training, load_tflite(raw).metadata.uncertain_band
+    shipped = parse_metadata(raw)
+    recorded, input_band = shipped.training, shipped.uncertain_band
     data_root = args.data.resolve()
     with tempfile.TemporaryDirectory() as tmp:
         old_dfdc = dfdc_view(data_root / "dfdc", Path(tmp) / "old", slice(0, OLD_DFDC_PAIRS))
@@ -92,9 +89,7 @@ def main() -> int:
         new_dfdc = dfdc_view(data_root / "dfdc", Path(tmp) / "new", slice(OLD_DFDC_PAIRS, None))
         unseen = load_crops(load_samples([new_dfdc, data_root / "t2i_portraits", data_root / "unsplash"],
                                          split="groups"))
-    model = load_tflite(args.out.read_bytes())
-    pred = np.mean([model.predict(x) for x in view_batches(unseen, CONTEXT_GEOMETRY, model.geometry, VIEWS, ZOOMS)],
-                   axis=0)
+    pred = view_scores(load_tflite(args.out.read_bytes()), unseen)
     sources = np.where(np.isin(unseen.sources, ["t2i_portraits", "unsplash"]), "t2i_portraits vs unsplash",
                        "dfdc, 600 new groups")
     report = {"split_drift": drift, "threshold": meta.threshold, "uncertain_band": list(meta.uncertain_band),

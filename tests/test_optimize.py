@@ -294,26 +294,28 @@ def test_the_band_clears_most_reals_and_accuses_few():
     assert band["targets"] == {"reals_real": 0.6, "reals_fake": 0.02, "videos_real": 0.95, "videos_fake": 0.05}
 
 
-def test_the_threshold_weighs_every_source_alike():
-    """A small source whose fakes score lower moves the threshold: pooled, it would be outvoted by the large one."""
+def big_and_small_source(small_real: Tuple[float, float], small_fake: Tuple[float, float]
+                         ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Labels, scores and sources of a big source (900 reals in [0, 0.4], 900 fakes in [0.6, 1]) and a
+    small one (50 of each, uniform in the ranges given), and the small source's fake scores."""
     rng = np.random.default_rng(0)
     big_real, big_fake = rng.uniform(0.0, 0.4, 900), rng.uniform(0.6, 1.0, 900)
-    small_real, small_fake = rng.uniform(0.0, 0.2, 50), rng.uniform(0.3, 0.5, 50)
+    small_reals, small_fakes = rng.uniform(*small_real, 50), rng.uniform(*small_fake, 50)
     labels = np.r_[np.zeros(900), np.ones(900), np.zeros(50), np.ones(50)].astype(int)
-    scores = np.r_[big_real, big_fake, small_real, small_fake]
-    sources = np.array(["big"] * 1800 + ["small"] * 100)
+    scores = np.r_[big_real, big_fake, small_reals, small_fakes]
+    return labels, scores, np.array(["big"] * 1800 + ["small"] * 100), small_fakes
+
+
+def test_the_threshold_weighs_every_source_alike():
+    """A small source whose fakes score lower moves the threshold: pooled, it would be outvoted by the large one."""
+    labels, scores, sources, small_fake = big_and_small_source((0.0, 0.2), (0.3, 0.5))
     pooled, per_source = balanced_threshold(labels, scores), balanced_threshold(labels, scores, sources)
     assert (small_fake >= pooled).mean() < 0.6 and (small_fake >= per_source).all()
 
 
 def test_the_band_holds_for_every_source_alike():
     """A small source whose reals score higher moves the band: pooled, it would be outvoted by the large one."""
-    rng = np.random.default_rng(0)
-    big_real, big_fake = rng.uniform(0.0, 0.4, 900), rng.uniform(0.6, 1.0, 900)
-    small_real, small_fake = rng.uniform(0.2, 0.6, 50), rng.uniform(0.5, 0.9, 50)
-    labels = np.r_[np.zeros(900), np.ones(900), np.zeros(50), np.ones(50)].astype(int)
-    scores = np.r_[big_real, big_fake, small_real, small_fake]
-    sources = np.array(["big"] * 1800 + ["small"] * 100)
+    labels, scores, sources, _ = big_and_small_source((0.2, 0.6), (0.5, 0.9))
     band = uncertain_band(labels, scores, balanced_threshold(labels, scores, sources), sources)
     for name in ("big", "small"):
         counts = band["verdicts_per_source"][name]
