@@ -4,19 +4,11 @@ An eye band is cut from the grayscale image by an affine warp that puts the two
 eye centres on fixed points (so the band is level and of fixed scale whatever the
 face size), then turned into Sobel gradient channels (gx, gy, magnitude) on a fixed scale.
 
-The band is cut at SUPERSAMPLE times the model's resolution and the gradients are
-taken there, then averaged over SUPERSAMPLE x SUPERSAMPLE blocks (v3). The magnitude
-channel so keeps how sharp the eyes are at close to the image's own resolution: with v2
-(gradients at the model's resolution), faces whose eyes are far apart in the image were
-shrunk 2-7x before any gradient was taken, and the quarter of mesonet_df validation faces
-with the widest eye distance (117-401 px) scored ROC-AUC 0.879 against 0.93-0.96 for the
-rest. With v3 that quarter scores 0.953 and mesonet_df validation as a whole 0.951 against
-0.923 (fp32 student, band alone; research/features_v3.md).
-
-v1 divided the channels by the band's mean gradient magnitude; that threw away how
-sharp the eye region is, and cost about 2.5 points of validation AUC on mesonet_df
-(0.882 fixed vs 0.858 normalised, 8-epoch runs, same recipe). Brightness, contrast and
-resolution invariance now come from augmentation in training instead.
+The band is cut at ``SUPERSAMPLE`` times the model's resolution and the gradients are
+taken there, then averaged over ``SUPERSAMPLE`` x ``SUPERSAMPLE`` blocks, so the magnitude
+channel keeps how sharp the eyes are at close to the image's own resolution. The channels
+are not normalised: brightness, contrast and resolution invariance come from augmentation
+in training. Earlier feature versions and what they cost: research/features_v3.md.
 """
 from __future__ import annotations
 
