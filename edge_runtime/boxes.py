@@ -29,9 +29,9 @@ class Box(NamedTuple):
         union = self.area + other.area - inter
         return inter / union if union > 0 else 0.0
 
-    def scaled(self, sx: float, sy: float) -> "Box":
-        """The box in an image ``sx`` x ``sy`` times larger (e.g. found on a low-res copy), floored
-        so that it stays inside that image."""
+    def in_resized_image(self, sx: float, sy: float) -> "Box":
+        """The same region in a copy of the image resized ``sx`` x ``sy`` times (e.g. a box found on
+        a low-res copy, in the full-resolution frame), floored so that it stays inside that copy."""
         return Box(int(self.x * sx), int(self.y * sy), int(self.w * sx), int(self.h * sy))
 
 

@@ -77,7 +77,7 @@ class Detector:
             boxes = self.finder.find_face_boxes(gray)
         else:
             sx, sy = gray.shape[1] / small.shape[1], gray.shape[0] / small.shape[0]
-            boxes = [b.scaled(sx, sy) for b in self.finder.find_face_boxes(small)]
+            boxes = [b.in_resized_image(sx, sy) for b in self.finder.find_face_boxes(small)]
         watch.lap("faces")
         faces = self.finder.faces_from_boxes(gray, boxes, mode)
         watch.lap("eyes")

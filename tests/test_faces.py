@@ -11,7 +11,9 @@ from eyegrad.runtime.boxes import Box
 from eyegrad.runtime.decode import decode_image
 from eyegrad.runtime.detector import Detector
 from eyegrad.runtime.errors import ModelError
-from eyegrad.runtime.faces import WHOLE_IMAGE_EYE_ROWS, WHOLE_IMAGE_EYE_SCALE_FACTOR, FaceFinder, cascade
+from eyegrad.runtime.eyes import WHOLE_IMAGE_EYE_ROWS, WHOLE_IMAGE_EYE_SCALE_FACTOR
+from eyegrad.runtime.faces import FaceFinder
+from eyegrad.runtime.haar import cascade
 from eyegrad.runtime.modes import RunningMode
 
 from conftest import eye_line_degrees
@@ -36,7 +38,7 @@ def test_tight_crops_are_missed_by_both_cascades(finder: FaceFinder, tight_crops
     for gray in tight_crops:
         h, w = gray.shape
         assert finder.find_face_boxes(gray) == []
-        assert finder.eye_candidates(gray, Box(0, 0, w, h), WHOLE_IMAGE_EYE_ROWS, WHOLE_IMAGE_EYE_SCALE_FACTOR) == []
+        assert finder.eyes.candidates(gray, Box(0, 0, w, h), WHOLE_IMAGE_EYE_ROWS, WHOLE_IMAGE_EYE_SCALE_FACTOR) == []
 
 
 def test_relaxed_search_takes_a_tight_crop_as_one_face(finder: FaceFinder, tight_crops) -> None:

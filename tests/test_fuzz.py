@@ -9,7 +9,7 @@ What the runtime guarantees, and what these tests check:
   bool/int/uint/float dtype with at least one pixel is accepted, keeping its height and width.
 - ``FaceFinder.find``: for any 2-D uint8 image, a list of at most ``max_faces`` faces whose
   boxes are inside the image (at least 2 x 2) with both eye centres inside the face box.
-  ``FaceFinder.face_with_eyes`` accepts any box (the camera re-scores tracked boxes).
+  ``EyePlacer.place`` accepts any box (the camera re-scores tracked boxes).
 - ``eye_features``: for any 2-D uint8 image and any int64 eye boxes (outside the image,
   empty, negative or huge) a finite float32 band of the model's shape within +-FEATURE_CLIP.
 - ``Detector.detect`` on mutated image bytes: a docs/api.md result, ``error`` with one line or
@@ -222,7 +222,7 @@ def test_find_faces(finder: FaceFinder, gray: np.ndarray) -> None:
 @fuzz(100)
 @given(gray=gray_images(), box=BOXES)
 def test_face_with_eyes_any_box(finder: FaceFinder, gray: np.ndarray, box: Box) -> None:
-    face = finder.face_with_eyes(gray, box)
+    face = finder.eyes.place(gray, box)
     assert face.box == box and face.eyes_from in EYE_ORIGINS and len(face.eyes) == 2
 
 

@@ -114,5 +114,5 @@ def test_landmark_model_finds_no_face_in_face_free_patches(finder, shared_data: 
         h, w = gray.shape
         s = min(h, w) // 3
         y0, x0 = (0, h - s)[i % 2], (0, w - s)[(i // 2) % 2]
-        fired += finder.landmarks.eye_centres(np.ascontiguousarray(gray[y0:y0 + s, x0:x0 + s]), Box(0, 0, s, s)) is not None
+        fired += finder.eyes.landmarks.eye_centres(np.ascontiguousarray(gray[y0:y0 + s, x0:x0 + s]), Box(0, 0, s, s)) is not None
     assert fired <= 1
