@@ -14,14 +14,14 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from eyegrad.runtime.features import STUDENT_GEOMETRY, BandGeometry
+from eyegrad.runtime.features import BandGeometry
 from eyegrad.train.augment import AUGMENT_PRESETS
 from eyegrad.train.cache import CONTEXT_GEOMETRY
 from eyegrad.train.config import load_run
 from eyegrad.train.loop import TrainSettings, seed_everything, train_model
 from eyegrad.train.models import build_student, build_teacher
 from eyegrad.train.reports import markdown_table
-from eyegrad.train.run import TEACHER_GEOMETRY, RunData
+from eyegrad.train.run import TEACHER_GEOMETRY, RunData, student_geometry
 from eyegrad.train.sequence import AugmentedBands, plain_batch, view_batches
 from eyegrad.train.tf import keras
 
@@ -42,14 +42,14 @@ TABLE_COLUMNS = ("params", "sparsity", "size_bytes", "gzip_bytes", "accuracy", "
 Row = Dict[str, Any]
 
 
-def representative(data: RunData, n: int = 300, seed: int = 0) -> np.ndarray:
-    """Plain features of a seeded subset of training crops, for int8 calibration."""
+def representative(data: RunData, band: BandGeometry, n: int = 300, seed: int = 0) -> np.ndarray:
+    """Plain features on ``band`` of a seeded subset of training crops, for int8 calibration."""
     idx = np.random.default_rng(seed).permutation(len(data.train.labels))[:n]
-    return plain_batch(data.train.subset(np.sort(idx)), CONTEXT_GEOMETRY, STUDENT_GEOMETRY)
+    return plain_batch(data.train.subset(np.sort(idx)), CONTEXT_GEOMETRY, band)
 
 
-def copy_of(model: keras.Model, builder: Callable[[Tuple[int, int, int]], keras.Model] = build_student,
-            band: BandGeometry = STUDENT_GEOMETRY) -> keras.Model:
+def copy_of(model: keras.Model, band: BandGeometry,
+            builder: Callable[[Tuple[int, int, int]], keras.Model] = build_student) -> keras.Model:
     """A fresh ``builder`` model on ``band`` with ``model``'s weights (the original is left as it is)."""
     fresh = builder((band.height, band.width, 3))
     fresh.set_weights(model.get_weights())
@@ -69,12 +69,13 @@ class Optimizer:
                                else same_split_run(config.teacher, self.run.record))
         self.data = run_data(self.run, config.workers)
         self.settings = TrainSettings.for_run(self.run.config)
+        self.band = student_geometry(self.run.config)
         # every variant is scored like the runtime does: the mean over the views of metadata.py
-        self.val_views = view_batches(self.data.val, CONTEXT_GEOMETRY, STUDENT_GEOMETRY, VIEWS, ZOOMS)
+        self.val_views = view_batches(self.data.val, CONTEXT_GEOMETRY, self.band, VIEWS, ZOOMS)
         self.val_x = self.val_views[0]  # the zoom-1 band: early stopping while fine-tuning
         self.val_y = self.data.val.labels
-        self.rep = representative(self.data)
-        self.student = build_student((STUDENT_GEOMETRY.height, STUDENT_GEOMETRY.width, 3))
+        self.rep = representative(self.data, self.band)
+        self.student = build_student((self.band.height, self.band.width, 3))
         self.student.load_weights(str(config.student_weights))
         self.teacher = None
         # the band the teacher was trained on (older runs used another context)
@@ -84,11 +85,12 @@ class Optimizer:
             self.teacher = build_teacher((self.teacher_geometry.height, self.teacher_geometry.width, 3))
             self.teacher.load_weights(str(self.teacher_run / "teacher.weights.h5"))
 
-    def sequence(self, bands: Sequence[BandGeometry] = (STUDENT_GEOMETRY,)) -> AugmentedBands:
-        """Augmented training batches of ``bands``, made as the run made them."""
+    def sequence(self, bands: Sequence[BandGeometry] = ()) -> AugmentedBands:
+        """Augmented training batches of ``bands`` (default: the student's), made as the run made them."""
         s = self.settings
-        return AugmentedBands(self.data.train, CONTEXT_GEOMETRY, list(bands), s.batch_size, s.sbi_rate,
-                              self.data.real_only_sources, s.seed, AUGMENT_PRESETS[s.augment], s.paired_batches)
+        return AugmentedBands(self.data.train, CONTEXT_GEOMETRY, list(bands) or [self.band], s.batch_size, s.sbi_rate,
+                              self.data.real_only_sources, s.seed, AUGMENT_PRESETS[s.augment], s.paired_batches,
+                              dict(s.source_weights))
 
     def fine_tune(self, model: keras.Model, seq: AugmentedBands, settings: TrainSettings, **kw: Any) -> None:
         """``train_model``, early-stopped on the zoom-1 validation band; histories go to RUN/optimize."""
@@ -100,9 +102,9 @@ class Optimizer:
         the control that tells the teacher's share of a gain from that of the extra epochs.
         The soft targets are the ensemble of the teacher and the trained student (frozen)."""
         seed_everything(self.settings.seed)
-        student = copy_of(self.student)
-        distiller = Distiller(student, self.teacher, temperature, alpha, band_teacher=copy_of(self.student))
-        self.fine_tune(distiller, self.sequence([STUDENT_GEOMETRY, self.teacher_geometry]),
+        student = copy_of(self.student, self.band)
+        distiller = Distiller(student, self.teacher, temperature, alpha, band_teacher=copy_of(self.student, self.band))
+        self.fine_tune(distiller, self.sequence([self.band, self.teacher_geometry]),
                        dataclasses.replace(self.settings, epochs=epochs))
         return student
 
@@ -111,7 +113,7 @@ class Optimizer:
 
         No weight averaging: weights of epochs with different pruning masks average to a dense model."""
         seq = self.sequence()
-        pruned = prunable_copy(copy_of(model), sparsity, end_step=int(len(seq) * epochs * 0.7))
+        pruned = prunable_copy(copy_of(model, self.band), sparsity, end_step=int(len(seq) * epochs * 0.7))
         pruned._name = f"pruned{int(sparsity * 100)}"
         settings = dataclasses.replace(self.settings, epochs=epochs, learning_rate=self.settings.learning_rate / 5,
                                        patience=epochs, average_last=0)
@@ -120,7 +122,7 @@ class Optimizer:
 
     def qat(self, model: keras.Model, epochs: int, preserve_sparsity: bool) -> keras.Model:
         """Quantization-aware fine-tuning of a copy of ``model``."""
-        q = quantize_aware_copy(copy_of(model), preserve_sparsity)
+        q = quantize_aware_copy(copy_of(model, self.band), preserve_sparsity)
         q._name = "qat"
         self.fine_tune(q, self.sequence(), dataclasses.replace(
             self.settings, epochs=epochs, learning_rate=self.settings.learning_rate / 10, patience=epochs))
@@ -129,7 +131,7 @@ class Optimizer:
     def tflite_variant(self, name: str, model: keras.Model, mode: str, params: int, sparsity: float) -> Row:
         """``model`` converted (``mode``) and measured; the row keeps its bytes as ``raw``."""
         raw = convert(model, mode, self.rep)
-        meta = model_metadata(STUDENT_GEOMETRY, 0.5, {"uncertain_band": [0.5, 0.5]}, name, {}, self.run.record,
+        meta = model_metadata(self.band, 0.5, {"uncertain_band": [0.5, 0.5]}, name, {}, self.run.record,
                               sparsity=sparsity)
         row = measure_tflite(name, embed_metadata(raw, meta), self.val_views, self.val_y, params, sparsity)
         row["raw"] = raw
@@ -195,7 +197,7 @@ def optimize(config: OptimizeConfig, command: Optional[str] = None) -> List[Row]
     final_row = {k: v for k, v in final.items() if k != "raw"}
     rows.append({**final_row, "variant": f"final ({final['variant']})", "size_bytes": len(final_bytes),
                  "file": os.path.relpath(config.out, config.variants_dir)})
-    write_variants(rows, config.variants_dir, opt.run.record)
+    write_variants(rows, config.variants_dir, opt.run.record, opt.band)
     save_optimize(config, command)
     return rows
 
@@ -207,7 +209,7 @@ def export_final(opt: Optimizer, final: Row, out: Path, targets: BandTargets,
     threshold, band = cal["threshold"], cal["band"]
     teacher = {"params": int(opt.teacher.count_params()), "geometry": opt.teacher_geometry.to_dict(),
                "command": opt.teacher_record.get("command")} if opt.teacher is not None else None
-    meta = model_metadata(STUDENT_GEOMETRY, threshold, band, final["variant"], cal["metrics"], opt.run.record,
+    meta = model_metadata(opt.band, threshold, band, final["variant"], cal["metrics"], opt.run.record,
                           teacher, final["sparsity"], input_quantization={"dtype": "int8"}, optimize_command=command,
                           video_band=cal["video_band"])
     data = embed_metadata(final["raw"], meta)
@@ -226,15 +228,16 @@ def variant_file(variant: str) -> str:
     return variant.replace(" ", "_").replace("%", "pct").replace("(", "").replace(")", "") + ".tflite"
 
 
-def write_variants(rows: List[Row], variants_dir: Path, run_record: Dict[str, Any]) -> None:
-    """Each .tflite variant, variants.json (manifest and table) and the markdown table."""
+def write_variants(rows: List[Row], variants_dir: Path, run_record: Dict[str, Any], band: BandGeometry) -> None:
+    """Each .tflite variant (its metadata naming ``band``), variants.json (manifest and table) and the
+    markdown table."""
     variants_dir.mkdir(parents=True, exist_ok=True)
     manifest = []
     for r in rows:
         entry = {k: v for k, v in r.items() if k not in ("pred", "raw")}
         entry["file"] = r.get("file")
         if "raw" in r:
-            meta = model_metadata(STUDENT_GEOMETRY, 0.5, {"uncertain_band": [0.5, 0.5]}, r["variant"],
+            meta = model_metadata(band, 0.5, {"uncertain_band": [0.5, 0.5]}, r["variant"],
                                   {"validation_auc": r["auc"], "validation_accuracy": r["accuracy"]}, run_record,
                                   sparsity=r["sparsity"])
             entry["file"] = variant_file(r["variant"])

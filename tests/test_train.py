@@ -164,6 +164,24 @@ def test_sbi_only_trains_on_real_crops_with_a_blended_fake_for_each(shared_data:
     assert sum(e.weight for e in entries if e.label == 1) == pytest.approx(sum(e.weight for e in entries if e.label == 0))
 
 
+def test_a_source_weight_scales_that_sources_samples_and_the_classes_still_weigh_the_same(shared_data: Path,
+                                                                                          tmp_path: Path):
+    config = RunConfig(data=(shared_data / "mesonet_df" / "train", shared_data / "utkface"), limit=12,
+                       cache=tmp_path, workers=1)
+    crops = prepare(config).train
+
+    def real_weights(source_weights) -> dict:
+        entries = epoch_entries(crops, 0.0, (), np.random.default_rng(0), source_weights)
+        assert sum(e.weight for e in entries if e.label == 1) == pytest.approx(
+            sum(e.weight for e in entries if e.label == 0))
+        return {src: next(e.weight for e in entries if e.label == 0 and crops.sources[e.index] == src)
+                for src in ("mesonet_df", "utkface")}
+
+    plain, halved = real_weights({}), real_weights({"utkface": 0.5})
+    ratio = lambda w: w["utkface"] / w["mesonet_df"]  # noqa: E731
+    assert ratio(halved) == pytest.approx(0.5 * ratio(plain))
+
+
 def test_paired_batches_put_each_dfdc_swap_in_a_batch_with_its_original(shared_data: Path, tmp_path: Path):
     root = shared_data / "dfdc"
     pairs = pairs_of(root)[:16]
@@ -251,8 +269,11 @@ def test_the_command_line_defaults_are_run_configs():
 @pytest.mark.parametrize("options, message", [
     (["--loso-only", "--loso-sources", "stylegan"], "no source of --data: stylegan (the sources: dfdc, genphotos)"),
     (["--loso-sources", "dfdc"], "add --loso or --loso-only"),
+    (["--source-weight", "utkface=0.5"], "--source-weight names no source of --data: utkface (the sources: dfdc"),
+    (["--source-weight", "dfdc=0"], "SOURCE=FACTOR with a positive factor, e.g. unsplash=0.5, not 'dfdc=0'"),
+    (["--source-weight", "dfdc"], "not 'dfdc'"),
 ])
-def test_loso_sources_must_name_a_source_of_a_leave_one_out_run(tmp_path: Path, capsys, options, message):
+def test_source_options_must_name_a_source_of_the_data(tmp_path: Path, capsys, options, message):
     roots = [tmp_path / "dfdc", tmp_path / "genphotos"]
     for root in roots:
         root.mkdir()
@@ -265,10 +286,11 @@ def test_loso_sources_must_name_a_source_of_a_leave_one_out_run(tmp_path: Path, 
 def test_a_runs_training_settings_come_from_its_config():
     """Every fit setting a run can set reaches TrainSettings (``eyegrad optimize`` fine-tunes with them too)."""
     config = RunConfig(data=(), epochs=7, batch_size=8, lr=1e-4, sbi_rate=0.1, seed=3, augment="light",
-                       average_last=4, paired_batches=True)
+                       average_last=4, paired_batches=True, source_weights=("dfdc=0.5", "unsplash=2"))
     settings = TrainSettings.for_run(config)
     fixed = {"weight_decay", "patience", "label_smoothing", "warmup_epochs"}  # not options of `eyegrad train`
     from_run = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings) if f.name not in fixed}
     assert from_run == {"epochs": 7, "batch_size": 8, "learning_rate": 1e-4, "sbi_rate": 0.1, "seed": 3,
-                        "augment": "light", "average_last": 4, "paired_batches": True}
+                        "augment": "light", "average_last": 4, "paired_batches": True,
+                        "source_weights": (("dfdc", 0.5), ("unsplash", 2.0))}
     assert TrainSettings.for_run(config, epochs=2).epochs == 2

@@ -121,6 +121,24 @@ def test_optimize_exports_a_model_the_runtime_loads(tiny_run: Path, sample_image
             Detector(tiny_run / "variants" / row["file"])  # every variant loads
 
 
+def test_a_periocular_student_is_trained_exported_and_run_on_its_own_band(shared_data: Path, tmp_path: Path,
+                                                                         sample_images):
+    run_dir, model = tmp_path / "run", tmp_path / "eyegrad.tflite"
+    assert main(["train", "--data", str(shared_data / "mesonet_df" / "train"), "--limit", "8", "--epochs", "1",
+                 "--batch-size", "8", "--band", "periocular", "--out", str(run_dir), "--workers", "1"]) == 0
+    assert main(["optimize", "--run", str(run_dir), "--out", str(model), "--variants-dir", str(tmp_path / "variants"),
+                 "--sparsity", "0.5", "--prune-epochs", "1", "--qat-epochs", "1"]) == 0
+    run = json.loads((run_dir / "run.json").read_text())
+    assert run["args"]["band"] == "periocular"
+    band = run["student_geometry"]
+    assert (band["height"], band["width"]) == (64, 144)
+    detector = Detector(model)
+    assert detector.model.geometry.to_dict() == band  # the runtime cuts the band the student was trained on
+    assert tuple(detector.model.tflite.input_shape[1:3]) == (64, 144)
+    results = [detector.detect(str(path)) for path in sample_images]
+    assert all(r.faces and 0.0 <= r.p_fake <= 1.0 for r in results)
+
+
 def test_recalibrate_gives_an_old_model_the_current_views_and_keeps_its_weights(tiny_run: Path, sample_images,
                                                                                   capsys):
     from eyegrad.runtime.model import parse_metadata

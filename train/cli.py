@@ -9,7 +9,7 @@ from eyegrad.runtime.logs import show_progress
 
 from .augment import AUGMENT_PRESETS
 from .config import RunConfig
-from .run import SPLIT_VERSIONS
+from .run import SPLIT_VERSIONS, STUDENT_BANDS
 
 D = RunConfig  # the defaults of the options
 
@@ -37,6 +37,12 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="validation split: 'groups' keeps each person or scene (pairs.csv, near-duplicate "
                         "images, a video, in mesonet_df the runs of one face) on one side; 'groups-v1' and "
                         "'blocks' (blocks of 200 file numbers): older runs' splits")
+    p.add_argument("--band", choices=tuple(STUDENT_BANDS), default=D.band,
+                   help="the student's input: 'eyes', both eyes with brows and lids (48 x 128); 'periocular', "
+                        "also the skin around them and the bridge of the nose (64 x 144, same pixel scale)")
+    p.add_argument("--source-weight", dest="source_weights", nargs="+", default=D.source_weights,
+                   metavar="SOURCE=FACTOR", help="scale the training weight of a source's samples, e.g. "
+                                                 "t2i_portraits=0.5 (default 1 for every source)")
     p.add_argument("--seed", type=int, default=D.seed)
     p.add_argument("--teacher", action="store_true", help="also train the teacher (for `eyegrad optimize`)")
     p.add_argument("--teacher-epochs", type=int, default=D.teacher_epochs, help="default: --epochs")
@@ -68,6 +74,10 @@ def run(args: argparse.Namespace) -> int:
     unknown = sorted(set(config.loso_sources) - set(config.sources))
     if unknown:
         raise EyegradError(f"--loso-sources names no source of --data: {', '.join(unknown)} "
+                           f"(the sources: {', '.join(config.sources)})")
+    weighted = sorted(set(config.source_weight_map) - set(config.sources))
+    if weighted:
+        raise EyegradError(f"--source-weight names no source of --data: {', '.join(weighted)} "
                            f"(the sources: {', '.join(config.sources)})")
     show_progress()
     from .experiment import train_and_report  # TensorFlow is imported only here

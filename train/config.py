@@ -83,6 +83,18 @@ class JsonConfig:
         return cls.from_dict({f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})
 
 
+def parse_source_weight(item: str) -> Tuple[str, float]:
+    """One ``--source-weight`` value, "SOURCE=FACTOR" with a positive factor, as (source, factor)."""
+    name, sep, factor = item.partition("=")
+    try:
+        value = float(factor)
+    except ValueError:
+        value = -1.0
+    if not sep or not name or not value > 0:
+        raise EyegradError(f"a source weight is SOURCE=FACTOR with a positive factor, e.g. unsplash=0.5, not {item!r}")
+    return name, value
+
+
 @dataclasses.dataclass(frozen=True)
 class RunConfig(JsonConfig):
     """What ``eyegrad train`` was asked; run.json keeps it as ``args``."""
@@ -117,6 +129,13 @@ class RunConfig(JsonConfig):
     frames_every: int = 10
     frames_max: int = 20
     split: str = "groups"
+    band: str = "eyes"
+    source_weights: Tuple[str, ...] = ()
+
+    @property
+    def source_weight_map(self) -> Dict[str, float]:
+        """``source_weights`` ("SOURCE=FACTOR" each) as a source -> factor mapping."""
+        return dict(parse_source_weight(item) for item in self.source_weights)
 
     @property
     def sources(self) -> Tuple[str, ...]:

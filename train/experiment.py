@@ -7,7 +7,7 @@ from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
-from eyegrad.runtime.features import STUDENT_GEOMETRY, BandGeometry
+from eyegrad.runtime.features import BandGeometry
 
 from .cache import CONTEXT_GEOMETRY, DEFAULT_CACHE
 from .config import RunConfig, save_run
@@ -15,7 +15,7 @@ from .loop import TrainSettings, fit
 from .loso import loso_report
 from .models import build_student, build_teacher, model_size
 from .reports import markdown_table, per_source, plot_confusion, plot_history, plot_roc, render_report
-from .run import TEACHER_GEOMETRY, RunData, prepare, run_metadata, split_summary
+from .run import TEACHER_GEOMETRY, RunData, prepare, run_metadata, split_summary, student_geometry
 from .shortcuts import crop_scorer, jpeg_shortcut_report
 from .stress import stress_view
 from .tf import keras
@@ -35,7 +35,8 @@ class Role(NamedTuple):
 
 def roles(config: RunConfig) -> List[Role]:
     """The student (unless ``no_student``), then the teacher (with ``teacher``)."""
-    out = [] if config.no_student else [Role("student", build_student, STUDENT_GEOMETRY, config.epochs, config.init)]
+    out = [] if config.no_student else [Role("student", build_student, student_geometry(config), config.epochs,
+                                             config.init)]
     if config.teacher:
         out.append(Role("teacher", build_teacher, TEACHER_GEOMETRY, config.teacher_epochs or config.epochs,
                         config.teacher_init))
@@ -72,7 +73,7 @@ def train_and_report(config: RunConfig) -> Dict:
     plot_history(histories, out / "training_curves.png")
     plot_roc(data.val.labels, preds, out / "roc.png")
     if "student" in models:
-        student_checks(run, models["student"], preds["student"], data, out)
+        student_checks(run, models["student"], student_geometry(config), preds["student"], data, out)
     if config.loso:
         run["loso"] = loso_report(config)
     save_run(out, run)
@@ -81,10 +82,11 @@ def train_and_report(config: RunConfig) -> Dict:
     return run
 
 
-def student_checks(run: Dict, student: keras.Model, pred: np.ndarray, data: RunData, out: Path) -> None:
-    """Confusion matrix and the JPEG shortcut check of the student."""
+def student_checks(run: Dict, student: keras.Model, band: BandGeometry, pred: np.ndarray, data: RunData,
+                   out: Path) -> None:
+    """Confusion matrix and the JPEG shortcut check of the student (on ``band``)."""
     plot_confusion(run["student"]["metrics"]["all"], out / "confusion.png", "student, validation")
-    scorer = crop_scorer(student, CONTEXT_GEOMETRY, STUDENT_GEOMETRY)
+    scorer = crop_scorer(student, CONTEXT_GEOMETRY, band)
     biggest = max(set(data.val.sources), key=lambda s: int((data.val.sources == s).sum()))
     m = np.zeros(len(data.val.labels), bool)  # the JPEG shortcut lives in the largest set (mesonet_df)
     for label in (0, 1):

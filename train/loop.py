@@ -43,6 +43,8 @@ class TrainSettings:
     warmup_epochs: float = 1.0
     #: every fake in a batch with a real of its identity group (``AugmentedBands``)
     paired_batches: bool = False
+    #: (source, factor) pairs that scale the sample weights of a source (``epoch_entries``)
+    source_weights: Tuple[Tuple[str, float], ...] = ()
 
     @classmethod
     def for_run(cls, config: RunConfig, epochs: Optional[int] = None) -> "TrainSettings":
@@ -50,7 +52,8 @@ class TrainSettings:
         ``eyegrad optimize`` fine-tunes the run's student."""
         return cls(epochs=config.epochs if epochs is None else epochs, batch_size=config.batch_size,
                    learning_rate=config.lr, sbi_rate=config.sbi_rate, seed=config.seed, augment=config.augment,
-                   average_last=config.average_last, paired_batches=config.paired_batches)
+                   average_last=config.average_last, paired_batches=config.paired_batches,
+                   source_weights=tuple(config.source_weight_map.items()))
 
 
 def seed_everything(seed: int) -> None:
@@ -170,7 +173,7 @@ def fit(builder: Callable[[Tuple[int, int, int]], keras.Model], band: BandGeomet
     seed_everything(cfg.seed)
     strategy = distribution_strategy()
     seq = AugmentedBands(train, CONTEXT_GEOMETRY, [band], cfg.batch_size, cfg.sbi_rate, real_only_sources, cfg.seed,
-                         AUGMENT_PRESETS[cfg.augment], cfg.paired_batches)
+                         AUGMENT_PRESETS[cfg.augment], cfg.paired_batches, dict(cfg.source_weights))
     val_x = plain_batch(val, CONTEXT_GEOMETRY, band)
     with strategy.scope():
         model = builder((band.height, band.width, 3))

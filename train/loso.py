@@ -7,7 +7,6 @@ from typing import Dict
 
 import numpy as np
 
-from eyegrad.runtime.features import STUDENT_GEOMETRY
 from eyegrad.runtime.metrics import binary_report, json_ready, roc_auc
 
 from .cache import CONTEXT_GEOMETRY
@@ -15,7 +14,7 @@ from .config import RunConfig
 from .loop import TrainSettings, fit
 from .models import build_student
 from .reports import LOSO_COLUMNS, markdown_table
-from .run import run_crops, split_crops
+from .run import run_crops, split_crops, student_geometry
 from .sequence import plain_batch
 
 logger = logging.getLogger(__name__)
@@ -48,6 +47,7 @@ def leave_one_source_out(config: RunConfig) -> Dict[str, Dict]:
     given) and test on all of it (``held_out_row``)."""
     samples, crops = run_crops(config)
     settings = TrainSettings.for_run(config, config.loso_epochs)
+    band = student_geometry(config)
     table = {}
     for src in config.held_out_sources:
         data, held = split_crops(crops, samples, config.val_fraction, config.seed, holdout=src,
@@ -55,9 +55,9 @@ def leave_one_source_out(config: RunConfig) -> Dict[str, Dict]:
         if held is None or len(held.labels) == 0 or len(data.train.labels) == 0:
             continue
         logger.info("--- leave out %s: train %d, test %d", src, len(data.train.labels), len(held.labels))
-        model, _, val_pred = fit(build_student, STUDENT_GEOMETRY, data.train, data.val, settings,
+        model, _, val_pred = fit(build_student, band, data.train, data.val, settings,
                                  config.out / "loso" / src, data.real_only_sources)
-        pred = model.predict(plain_batch(held, CONTEXT_GEOMETRY, STUDENT_GEOMETRY), batch_size=256,
+        pred = model.predict(plain_batch(held, CONTEXT_GEOMETRY, band), batch_size=256,
                              verbose=0).reshape(-1)
         table[src] = held_out_row(held.labels, pred, data.val.labels, val_pred)
     return table

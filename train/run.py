@@ -9,7 +9,7 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 import numpy as np
 
 from eyegrad.runtime.errors import EyegradError
-from eyegrad.runtime.features import FEATURE_VERSION, STUDENT_GEOMETRY
+from eyegrad.runtime.features import FEATURE_VERSION, STUDENT_GEOMETRY, BandGeometry
 
 from .cache import CONTEXT_GEOMETRY, DEFAULT_CACHE, CropSet, build_crops
 from .config import RunConfig
@@ -20,6 +20,12 @@ from .groups import VIDEO_SOURCES, identity_groups, split_by_groups
 #: bridge, temples) at the same pixel scale. Warm-started from a student, 8 epochs: MesoNet
 #: validation ROC-AUC 0.971 against 0.961 with 1.33x context (research/distillation.md).
 TEACHER_GEOMETRY = STUDENT_GEOMETRY.scaled(1.75)
+#: The periocular band: both eyes with brows, the skin around them and the upper half of the
+#: nose bridge, at the eye band's pixel scale (57.6 px between the eye centres), 0.5 eye
+#: distances above the eye line and 0.61 below: it fits inside the cached context (0.73 each way).
+PERIOCULAR_GEOMETRY = BandGeometry(height=64, width=144, eye_y=0.45, eye_spacing=0.40)
+#: The bands a student can be trained on (``RunConfig.band``).
+STUDENT_BANDS = {"eyes": STUDENT_GEOMETRY, "periocular": PERIOCULAR_GEOMETRY}
 #: How train and validation are split (``RunConfig.split``), and the version run.json records.
 #: Both split the files before faces are found, so a face finder that finds more or fewer faces
 #: never moves a file. "blocks" (files-v1): blocks of 200 consecutive file numbers per label,
@@ -141,9 +147,16 @@ def split_summary(data: RunData) -> Dict:
     return summary
 
 
+def student_geometry(config: RunConfig) -> BandGeometry:
+    """The band ``config``'s student reads (``RunConfig.band``)."""
+    if config.band not in STUDENT_BANDS:
+        raise EyegradError(f"unknown band {config.band!r}: one of {', '.join(STUDENT_BANDS)}")
+    return STUDENT_BANDS[config.band]
+
+
 def run_metadata(config: RunConfig) -> Dict:
     """The start of a run's run.json: its config (``args``), command, date and band geometries."""
     return {"feature_version": FEATURE_VERSION, "context_geometry": CONTEXT_GEOMETRY.to_dict(),
-            "student_geometry": STUDENT_GEOMETRY.to_dict(), "teacher_geometry": TEACHER_GEOMETRY.to_dict(),
+            "student_geometry": student_geometry(config).to_dict(), "teacher_geometry": TEACHER_GEOMETRY.to_dict(),
             "data": [str(r) for r in config.data], "command": " ".join(["eyegrad"] + sys.argv[1:]),
             "args": config.to_dict(), "date": time.strftime("%Y-%m-%d")}

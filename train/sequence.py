@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Dict, List, NamedTuple, Sequence, Tuple
+from typing import Dict, List, Mapping, NamedTuple, Sequence, Tuple
 
 import numpy as np
 
@@ -22,13 +22,13 @@ class Entry(NamedTuple):
 
 
 def epoch_entries(crops: CropSet, sbi_rate: float, real_only_sources: Sequence[str],
-                  rng: np.random.Generator) -> List[Entry]:
+                  rng: np.random.Generator, source_weights: Mapping[str, float] = {}) -> List[Entry]:
     """One epoch's samples with weights that balance classes and damp large sources.
 
     Every crop appears once; each real crop also gives a self-blended fake with
     probability ``sbi_rate`` (always, for sources that have no fakes of their own).
-    A sample's weight is 1/sqrt(size of its (source, kind) stratum), rescaled so both
-    classes weigh the same.
+    A sample's weight is 1/sqrt(size of its (source, kind) stratum), times its source's
+    ``source_weights`` entry (default 1), rescaled so both classes weigh the same.
     """
     raw = [(i, int(y), False) for i, y in enumerate(crops.labels)]
     for i, y in enumerate(crops.labels):
@@ -36,7 +36,7 @@ def epoch_entries(crops: CropSet, sbi_rate: float, real_only_sources: Sequence[s
             raw.append((i, 1, True))
     keys = [(crops.sources[i], y, fake) for i, y, fake in raw]
     counts = {k: keys.count(k) for k in set(keys)}
-    w = np.array([1.0 / np.sqrt(counts[k]) for k in keys])
+    w = np.array([source_weights.get(k[0], 1.0) / np.sqrt(counts[k]) for k in keys])
     labels = np.array([y for _, y, _ in raw])
     for c in (0, 1):
         if (labels == c).any():
@@ -80,18 +80,20 @@ class AugmentedBands(keras.utils.Sequence):
 
     def __init__(self, crops: CropSet, context: BandGeometry, bands: Sequence[BandGeometry],
                  batch_size: int = 64, sbi_rate: float = 0.5, real_only_sources: Sequence[str] = (),
-                 seed: int = 0, cfg: AugmentConfig = AugmentConfig(), paired: bool = False, **kw) -> None:
+                 seed: int = 0, cfg: AugmentConfig = AugmentConfig(), paired: bool = False,
+                 source_weights: Mapping[str, float] = {}, **kw) -> None:
         super().__init__(**kw)
         if paired and batch_size % 2:
             raise EyegradError(f"paired batches need an even batch size, not {batch_size}")
         self.crops, self.context, self.bands = crops, context, list(bands)
         self.batch_size, self.sbi_rate, self.real_only = batch_size, sbi_rate, tuple(real_only_sources)
         self.seed, self.cfg, self.paired, self.epoch = seed, cfg, paired, 0
+        self.source_weights = dict(source_weights)
         self._plan()
 
     def _plan(self) -> None:
         rng = np.random.default_rng([self.seed, self.epoch, 1])
-        entries = epoch_entries(self.crops, self.sbi_rate, self.real_only, rng)
+        entries = epoch_entries(self.crops, self.sbi_rate, self.real_only, rng, self.source_weights)
         if self.paired:
             self.entries = paired_order(entries, self.crops.groups, rng)
         else:
