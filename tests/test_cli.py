@@ -142,3 +142,20 @@ def test_each_command_line_default_is_the_options_default() -> None:
             "assert (serve.megabytes(a['max_upload_mb']), serve.megabytes(a['max_video_mb'])) == "
             "(d['max_upload_bytes'], d['max_video_upload_bytes']), (a, d)")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["detect", "--frames-per-video", "0", "x.jpg"], "argument --frames-per-video: video sampling needs"),
+    (["evaluate", "--video-time-limit", "-1", "dir"], "argument --video-time-limit: video sampling needs"),
+    (["camera", "--window", "0"], "argument --window: window must be at least 1: 0"),
+    (["camera", "--backoff", "soon"], "argument --backoff: not a number: soon"),
+    (["scan", "x", "--out", "y.jsonl", "--workers", "0"], "argument --workers/-w: must be at least 1: 0"),
+    (["serve", "--max-upload-mb", "0"], "argument --max-upload-mb: must be above 0: 0"),
+])
+def test_a_bad_option_value_is_refused_in_one_line_with_status_2(argv, says, capsys) -> None:
+    """Every runtime command refuses a bad option value the same way: its argparse type, one line, exit 2."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1, err
+    assert err.startswith(f"eyegrad {argv[0]}: error: {says}"), err

@@ -37,6 +37,9 @@ from ..tracking import Track, Tracker
 
 #: Frames over which fps is measured.
 FPS_WINDOW = 30
+#: The least value of each of ``LoopOptions``' numbers (None, where allowed, is no limit).
+LOOP_MINIMUMS = {"detect_every": 1, "window": 1, "save_interval": 0, "max_frames": 1, "duration": 0,
+                 "retries": 0, "backoff": 0, "max_backoff": 0}
 
 
 def source_mode(source: FrameSource) -> RunningMode:
@@ -61,6 +64,12 @@ class LoopOptions:
     retries: int = 5
     backoff: float = 1.0
     max_backoff: float = 30.0
+
+    def __post_init__(self) -> None:
+        for name, low in LOOP_MINIMUMS.items():
+            value = getattr(self, name)
+            if value is not None and value < low:
+                raise ValueError(f"{name} must be at least {low}: {value}")
 
 
 @dataclass

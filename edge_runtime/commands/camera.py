@@ -11,12 +11,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Callable, Tuple
+from typing import Any, Callable, Tuple
 
 from ..camera import CameraLoop, LoopOptions, open_source, stop_on_signals
 from ..camera.sources import PICAMERA_MAIN_SIZE, default_source
 from ..detector import Detector
-from .common import add_model_args
+from .common import add_model_args, checked_by
 
 #: Exit code when the camera is lost for good.
 EXIT_SOURCE_LOST = 3
@@ -24,17 +24,9 @@ EXIT_SOURCE_LOST = 3
 _LOOP = LoopOptions()
 
 
-def _number(kind: Callable, low: float) -> Callable[[str], float]:
-    """An argparse type: ``kind`` (int or float) not below ``low``."""
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be at least {low}: {text}")
-        return value
-    return parse
+def _loop_option(field: str, kind: Callable[[str], Any]) -> Callable[[str], Any]:
+    """The argparse type of one of ``LoopOptions``' numbers: refused as ``LoopOptions`` refuses it."""
+    return checked_by(LoopOptions, field, kind)
 
 
 def _size(text: str) -> Tuple[int, int]:
@@ -59,20 +51,22 @@ def configure(p: argparse.ArgumentParser) -> None:
     add_model_args(p)
     p.add_argument("--json", action="store_true",
                    help="one JSON object per frame (the detect result of docs/api.md + frame, tracks, fps, smoothed)")
-    p.add_argument("--detect-every", type=_number(int, 1), default=_LOOP.detect_every, metavar="N",
+    p.add_argument("--detect-every", type=_loop_option("detect_every", int), default=_LOOP.detect_every,
+                   metavar="N",
                    help=f"search faces every Nth frame, re-score the same boxes in between (default {_LOOP.detect_every})")
-    p.add_argument("--window", type=_number(int, 1), default=_LOOP.window, metavar="N",
+    p.add_argument("--window", type=_loop_option("window", int), default=_LOOP.window, metavar="N",
                    help=f"smooth each face's p_fake over its last N frames (default {_LOOP.window})")
     p.add_argument("--save-dir", type=Path, metavar="DIR",
                    help="save frames judged fake or uncertain here, with boxes and scores drawn")
-    p.add_argument("--save-interval", type=_number(float, 0), default=_LOOP.save_interval, metavar="S",
+    p.add_argument("--save-interval", type=_loop_option("save_interval", float), default=_LOOP.save_interval,
+                   metavar="S",
                    help=f"at most one saved frame every S seconds (default {_LOOP.save_interval:g}; 0 saves every "
                         "such frame)")
-    p.add_argument("--max-frames", type=_number(int, 1), metavar="N", help="stop after N frames")
-    p.add_argument("--duration", type=_number(float, 0), metavar="S", help="stop after S seconds")
-    p.add_argument("--retries", type=_number(int, 0), default=_LOOP.retries, metavar="N",
+    p.add_argument("--max-frames", type=_loop_option("max_frames", int), metavar="N", help="stop after N frames")
+    p.add_argument("--duration", type=_loop_option("duration", float), metavar="S", help="stop after S seconds")
+    p.add_argument("--retries", type=_loop_option("retries", int), default=_LOOP.retries, metavar="N",
                    help=f"reconnect a lost camera up to N times in a row before giving up (default {_LOOP.retries})")
-    p.add_argument("--backoff", type=_number(float, 0), default=_LOOP.backoff, metavar="S",
+    p.add_argument("--backoff", type=_loop_option("backoff", float), default=_LOOP.backoff, metavar="S",
                    help=f"first wait before a reconnect, doubled each time up to {_LOOP.max_backoff:g} s "
                         f"(default {_LOOP.backoff:g})")
 

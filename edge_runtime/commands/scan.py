@@ -8,6 +8,7 @@ import sys
 from ..scan import scan
 from ..scan.runner import DEFAULT_BATCH_SIZE
 from ..scan.store import FORMATS
+from .common import number
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -17,14 +18,14 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", "-o", required=True, metavar="RESULTS",
                    help=f"results file by extension: {', '.join(FORMATS)} (Parquet: a folder of part files); "
                         "an existing one is resumed")
-    p.add_argument("--workers", "-w", type=int, default=None,
+    p.add_argument("--workers", "-w", type=number(int, 1), default=None,
                    help="worker processes or Ray actors (default: the available cores; "
                         "on a Ray cluster, one per cluster CPU)")
     p.add_argument("--ray", metavar="ADDRESS", default=None,
                    help="scan on Ray Data: 'local' starts a local runtime, else a cluster address ('auto', "
                         "'ray://head:10001')")
     p.add_argument("--model", "-m", help="path to an eyegrad .tflite (default: the shipped model)")
-    p.add_argument("--batch-size", "-b", type=int, default=DEFAULT_BATCH_SIZE,
+    p.add_argument("--batch-size", "-b", type=number(int, 1), default=DEFAULT_BATCH_SIZE,
                    help="records per write (and per Ray batch): at most this many are redone after a kill "
                         f"(default {DEFAULT_BATCH_SIZE})")
 
@@ -34,9 +35,6 @@ def _interrupt(signum, frame) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.batch_size < 1 or (args.workers is not None and args.workers < 1):
-        print("eyegrad scan: --batch-size and --workers must be at least 1", file=sys.stderr)
-        return 2
     signal.signal(signal.SIGTERM, _interrupt)  # a stopped job writes what it has, like Ctrl-C
     try:
         summary = scan(args.source, args.out, args.workers, args.ray, args.model, args.batch_size)

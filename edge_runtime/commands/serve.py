@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import EyegradError
 from ..web.limits import DEFAULT_MAX_UPLOAD, DEFAULT_MAX_VIDEO_UPLOAD, DEFAULT_TIMEOUT_S, DEFAULT_WORKERS
-from .common import add_model_args
+from .common import add_model_args, number
 
 #: Bytes in a MB of the size options.
 MB = 1024 * 1024
@@ -15,13 +14,13 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     add_model_args(p)
-    p.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
+    p.add_argument("--workers", type=number(int, 1), default=DEFAULT_WORKERS,
                    help=f"detectors working in parallel (default: {DEFAULT_WORKERS})")
-    p.add_argument("--max-upload-mb", type=float, default=DEFAULT_MAX_UPLOAD / MB,
+    p.add_argument("--max-upload-mb", type=number(float, 0, above=True), default=DEFAULT_MAX_UPLOAD / MB,
                    help=f"largest accepted image in MB (default: {DEFAULT_MAX_UPLOAD / MB:g})")
-    p.add_argument("--max-video-mb", type=float, default=DEFAULT_MAX_VIDEO_UPLOAD / MB,
+    p.add_argument("--max-video-mb", type=number(float, 0, above=True), default=DEFAULT_MAX_VIDEO_UPLOAD / MB,
                    help=f"largest accepted video in MB (default: {DEFAULT_MAX_VIDEO_UPLOAD / MB:g})")
-    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S,
+    p.add_argument("--timeout", type=number(float, 0, above=True), default=DEFAULT_TIMEOUT_S,
                    help=f"seconds before a request gives up; a video's reading stops at half of it "
                         f"(default: {DEFAULT_TIMEOUT_S:g})")
 
@@ -35,10 +34,6 @@ def run(args: argparse.Namespace) -> int:
     from ..web import create_app  # flask and waitress: the web extra
     from ..web.server import create_server
 
-    if args.workers < 1:
-        raise EyegradError("--workers must be at least 1")
-    if args.timeout <= 0:
-        raise EyegradError("--timeout must be above 0 seconds")
     app = create_app(args.model, workers=args.workers, num_threads=args.threads,
                      max_upload_bytes=megabytes(args.max_upload_mb), timeout_s=args.timeout,
                      max_video_upload_bytes=megabytes(args.max_video_mb))

@@ -3,6 +3,8 @@
 Every command module defines ``configure(parser)`` and ``run(args) -> int``. Commands of
 an extra (``train``, ``optimize``, ``serve``) check that the extra's packages are
 installed before they are imported, and say which extra to install when they are not.
+A bad argument (a missing one, or an option value its ``type`` refuses: see
+``runtime.commands.common``) is said in one line, with exit status 2.
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import argparse
 import importlib
 import importlib.util
 import sys
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Dict, List, NamedTuple, NoReturn, Optional, Tuple
 
 from . import __version__
 from .runtime.errors import EyegradError
@@ -57,9 +59,16 @@ def missing_extra(command: Command) -> Optional[str]:
             f"pip install 'eyegrad[{command.extra}]'")
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser (and subcommand parsers) that says a bad argument in one line, exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser(chosen: Optional[str]) -> argparse.ArgumentParser:
     """The parser, with the arguments of the ``chosen`` subcommand only (its module is imported)."""
-    parser = argparse.ArgumentParser(prog="eyegrad", description="Tell real faces from deepfakes by their eyes.")
+    parser = OneLineParser(prog="eyegrad", description="Tell real faces from deepfakes by their eyes.")
     parser.add_argument("--version", action="version", version=f"eyegrad {__version__}")
     parser.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
