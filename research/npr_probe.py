@@ -33,11 +33,9 @@ import numpy as np
 from eyegrad.runtime.boxes import Box
 from eyegrad.runtime.faces import FaceFinder
 from eyegrad.runtime.features import STUDENT_GEOMETRY, band_transform, eye_centers
-from eyegrad.runtime.metrics import roc_auc
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # ../shared/data beside the repo
-SOURCES = {"mesonet_df": "mesonet_df/train", "dfdc": "dfdc", "ciplab": "ciplab/train",
-           "stylegan_ffhq": "stylegan_ffhq", "genphotos": "genphotos", "utkface": "utkface"}
+from probes import DATA, SOURCES, print_auc_table, sample_files
+
 _FINDER: Optional[FaceFinder] = None
 
 
@@ -104,29 +102,10 @@ def main() -> None:
     p.add_argument("--sources", nargs="+", default=list(SOURCES), choices=list(SOURCES))
     p.add_argument("--data", type=Path, default=DATA, help="the folder that holds the sources")
     args = p.parse_args()
-    jobs = []
-    for source in args.sources:
-        rng = np.random.default_rng([0, list(SOURCES).index(source)])
-        for label, kind in ((0, "real"), (1, "fake")):
-            files = sorted((args.data / SOURCES[source] / kind).glob("*"))
-            jobs += [(source, label, files[i]) for i in sorted(rng.permutation(len(files))[:args.per_class])]
+    jobs = sample_files(args.data, args.sources, args.per_class)
     with mp.Pool(2) as pool:
         values = pool.map(measure, [(path, args.reencode) for _, _, path in jobs], chunksize=16)
-    kept = [(s, y, v) for (s, y, _), v in zip(jobs, values) if v is not None]
-    src, y = np.array([k[0] for k in kept]), np.array([k[1] for k in kept])
-    columns = np.array([k[2] for k in kept])
-    print("| source | reals / fakes | AUC npr | AUC npr/shifted | AUC sobel | AUC sobel/face | AUC chroma "
-          "| npr/shifted, median real / fake |")
-    print("|---|---|---|---|---|---|---|---|")
-    for source in args.sources:
-        m = src == source
-        if not m.any():
-            print(f"| {source} | no face found in the sample |")
-            continue
-        scored = m if len(set(y[m])) == 2 else m | ((src != source) & (y != y[m][0]))
-        aucs = " | ".join(f"{roc_auc(y[scored], columns[scored, c]):.3f}" for c in range(columns.shape[1]))
-        median = [f"{np.median(columns[m & (y == c), 1]):.3f}" if (m & (y == c)).any() else "-" for c in (0, 1)]
-        print(f"| {source} | {(m & (y == 0)).sum()} / {(m & (y == 1)).sum()} | {aucs} | {' / '.join(median)} |")
+    print_auc_table(jobs, values, ("npr", "npr/shifted", "sobel", "sobel/face", "chroma"), args.sources, median_of=1)
 
 
 if __name__ == "__main__":
