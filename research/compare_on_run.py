@@ -1,6 +1,6 @@
-"""Two int8 models scored on one training run's validation, source by source.
+"""Int8 models scored on one training run's validation, source by source.
 
-    python research/compare_on_run.py RUN MODEL_A MODEL_B
+    python research/compare_on_run.py RUN MODEL_A MODEL_B [MODEL ...]
 
 The run's split is remade (``optimize.rundata.run_data``); both models are scored as the
 runtime scores (their views). ``dfdc`` is cut into its first 1,200 groups and the 600 added
@@ -33,13 +33,13 @@ def comparison_sources(sources: np.ndarray, paths: np.ndarray, dfdc: Path) -> np
 
 
 def main() -> int:
-    run_dir, models = Path(sys.argv[1]), [Path(p) for p in sys.argv[2:4]]
+    run_dir, models = Path(sys.argv[1]), [Path(p) for p in sys.argv[2:]]
     run = load_run(run_dir)
     val = run_data(run).val
     dfdc_root = next(Path(r) for r in run.config.data if Path(r).name == "dfdc")
     rows = comparison_sources(val.sources, val.paths, dfdc_root)
     preds = [view_scores(load_tflite(path.read_bytes()), val) for path in models]
-    print(f"| validation of {run_dir} | n | " + " | ".join(str(p) for p in models) + " |\n|---|---|---|---|")
+    print(f"| validation of {run_dir} | n | " + " | ".join(str(p) for p in models) + " |\n" + "|---" * (len(models) + 2) + "|")
     for row in [*sorted(set(rows.tolist())), "all"]:
         mask = np.ones(len(rows), bool) if row == "all" else rows == row
         n = int(mask.sum())
