@@ -1,20 +1,30 @@
-"""Read the frames of a video file that a verdict needs: a few per second, seeking, within limits.
+"""The one reader of video files: a verdict's sampled frames, or every frame for the camera loop.
 
 A video is sampled at ``sample_fps`` frames per second of its duration, at most
-``max_frames`` of them spread evenly over the whole file (``VideoFile``). Frames far apart are reached by
+``max_frames`` of them spread evenly over the whole file (``VideoFile``); the camera loop
+plays a file's every frame in order (``choose=None``). Frames far apart are reached by
 seeking, so a two-hour file costs the sampled frames, not a decode of every frame. The
 decoding runs in a child process (``video_decode.DecodeProcess``) that is killed when the time
 limit passes: a file with one key frame, or a header that lies about its length, can make a
-single seek decode for minutes. Every way a file can be unusable (not a video, no video stream, no frame,
-a resolution above ``MAX_PIXELS``, a read that takes longer than ``time_limit_s``) raises an
-``InputError`` with a one-line message.
+single seek decode for minutes.
+
+The failure rules of a video file, whoever reads it (a live camera or stream is another matter:
+``camera.sources`` reconnects it):
+
+- a frame that does not decode is a bad frame, and reading goes on (a verdict leaves it out, the
+  camera loop reports it);
+- the file ends at its last frame, or after more than ``video_decode.MAX_BAD_RUN`` failed reads
+  in a row;
+- a file is never reopened or read again: every way it can be unusable (not a video, no video
+  stream, no frame that decodes, a resolution above ``MAX_PIXELS``, a decoder that dies, a read
+  that takes longer than ``time_limit_s``) raises an ``InputError`` with a one-line message.
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, NamedTuple, Sequence, Union
+from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 
@@ -29,7 +39,7 @@ __all__ = ["SEEK_GAP", "IndexChooser", "SampledFrame", "VideoFile", "VideoInfo",
 @dataclass(frozen=True)
 class VideoOptions:
     """How a video file is sampled and its frames' scores combined (``aggregation.AGGREGATIONS``);
-    the defaults are those of ``eyegrad detect``."""
+    the defaults are those of ``eyegrad detect``. ``time_limit_s`` may be ``math.inf``: no limit."""
 
     sample_fps: float = 2.0
     max_frames: int = 60
@@ -44,11 +54,12 @@ class VideoOptions:
 
 
 class SampledFrame(NamedTuple):
-    """One sampled frame: its index in the file, its time in seconds and its grayscale pixels."""
+    """One frame read: its index in the file, its time in seconds and its grayscale pixels (None:
+    a bad frame, only from ``VideoFile.frames(bad=True)``)."""
 
     index: int
     time_s: float
-    gray: np.ndarray
+    gray: Optional[np.ndarray]
 
 
 def sample_indices(info: VideoInfo, options: VideoOptions) -> List[int]:
@@ -76,34 +87,41 @@ IndexChooser = Callable[[VideoInfo, VideoOptions], List[int]]
 
 
 class VideoFile:
-    """A video file opened for sampling (a context manager): ``info``, the sampled ``indices``
-    (``choose``: ``sample_indices`` or another rule) and, by iteration, the ``SampledFrame`` of each
-    that decodes. The file is decoded in a child process, so the time limit holds whatever the
-    file says about itself.
+    """A video file opened for reading (a context manager): ``info``, the ``indices`` to read
+    (``choose``: ``sample_indices``, another rule, or None for every frame in order) and, by
+    iteration, the ``SampledFrame`` of each that decodes. The file is decoded in a child process,
+    so the time limit holds whatever the file says about itself.
 
-    Opening raises InputError when the file is unusable; iterating raises it when no sampled frame
-    decodes (a truncated file) or when reading takes longer than ``options.time_limit_s`` (counted
-    from opening, the caller's work on each frame included).
+    Opening raises InputError when the file is unusable; reading raises it when no frame read
+    decodes (a truncated file), when the decoder dies, or when reading takes longer than
+    ``options.time_limit_s`` (counted from opening, the caller's work on each frame included).
     """
 
     def __init__(self, path: Union[str, os.PathLike], options: VideoOptions = VideoOptions(),
-                 choose: IndexChooser = sample_indices) -> None:
+                 choose: Optional[IndexChooser] = sample_indices) -> None:
         self.path = Path(path)
         self.options = options
         self._decoder = DecodeProcess(self.path, options.time_limit_s)
         self.info: VideoInfo = self._decoder.info
         try:
-            self.indices: List[int] = choose(self.info, options)
+            self.indices: Optional[List[int]] = None if choose is None else choose(self.info, options)
         except BaseException:
             self.close()
             raise
         self._last_index = -1
 
     def __iter__(self) -> Iterator[SampledFrame]:
+        return self.frames()
+
+    def frames(self, bad: bool = False) -> Iterator[SampledFrame]:
+        """The frames that decode, in order; with ``bad``, a frame that does not is there too,
+        with ``gray`` None."""
         fps = self.info.fps if self.info.fps > 0 else 1.0
         for index, gray in self._decoder.frames(self.indices):
-            self._last_index = index
-            yield SampledFrame(index, index / fps, gray)
+            if gray is not None:
+                self._last_index = index
+            if gray is not None or bad:
+                yield SampledFrame(index, index / fps, gray)
         if self._decoder.delivered == 0:
             raise InputError(f"no frame of the video decodes (truncated or corrupt file): {self.path}")
 
@@ -131,6 +149,6 @@ def read_frames(path: Union[str, os.PathLike], indices: Sequence[int],
     an unusable file, or reading for longer than ``time_limit_s``, raises InputError as ``VideoFile`` does."""
     decoder = DecodeProcess(Path(path), time_limit_s, color=True)
     try:
-        return dict(decoder.frames(sorted(set(indices))))
+        return {index: bgr for index, bgr in decoder.frames(sorted(set(indices))) if bgr is not None}
     finally:
         decoder.close()

@@ -8,20 +8,28 @@ limit holds whatever the file says about itself, and a decoder that crashes on a
 takes only the child with it.
 
 The exchange: the child opens the file and sends ("info", VideoInfo) or ("error", message);
-the caller sends the frame indices it wants; the child sends ("frame", index, pixels) for each
-that decodes, then ("done",).
+the caller sends the frame indices it wants (ascending), or None for every frame in order; the
+child sends ("frame", index, pixels) for each that decodes and ("bad", index) for each that does
+not, then ("done",), or ("error", message) when it cannot go on.
+
+The reads follow the rules of a video file (``video.py``): a frame that does not decode is a bad
+frame and reading goes on; after more than ``MAX_BAD_RUN`` failed reads in a row the file has
+ended (a stream that does not say its length, or says a wrong one). Failed reads with no good
+one after them are past the end: no frames.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Iterator, List, NamedTuple, Sequence, Tuple
+from typing import Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -34,6 +42,10 @@ from .errors import InputError
 SEEK_GAP = 48
 #: A frame rate above this is a broken or lying header: the rate counts as unknown.
 MAX_FPS = 1000.0
+#: Failed reads in a row after which a video file is taken to have ended.
+MAX_BAD_RUN = 30
+#: What a read gives: a frame's index and its pixels, or None when it does not decode.
+Read = Tuple[int, Optional[np.ndarray]]
 
 
 class VideoInfo(NamedTuple):
@@ -69,8 +81,8 @@ class DecodeProcess:
     asked for, gray or, with ``color``, as decoded (BGR).
 
     Opening raises InputError when the file is unusable (or its resolution above ``MAX_PIXELS``),
-    ``frames`` when the decoder dies; both raise it when ``time_limit_s`` (counted from opening)
-    passes while they wait for the child, which is then killed by ``close``.
+    ``frames`` when the decoder dies; both raise it when ``time_limit_s`` (counted from opening;
+    ``math.inf``: no limit) passes while they wait for the child, which is then killed by ``close``.
     """
 
     def __init__(self, path: Path, time_limit_s: float, color: bool = False) -> None:
@@ -97,10 +109,11 @@ class DecodeProcess:
             self.close()
             raise
 
-    def frames(self, indices: Sequence[int]) -> Iterator[Tuple[int, np.ndarray]]:
-        """(index, pixels) of each of the ascending ``indices`` that decodes, in order."""
+    def frames(self, indices: Optional[Sequence[int]]) -> Iterator[Read]:
+        """(index, pixels, or None for a bad frame) of the ascending ``indices`` (None: every
+        frame), in order, as the module's rules read them."""
         try:
-            self._child.stdin.write(pickle.dumps(list(indices)))
+            self._child.stdin.write(pickle.dumps(None if indices is None else list(indices)))
             self._child.stdin.close()
         except BrokenPipeError:
             raise InputError(f"the video decoder stopped on this file (corrupt or hostile): {self.path}") from None
@@ -108,12 +121,17 @@ class DecodeProcess:
             kind, *payload = self._receive()
             if kind == "done":
                 return
+            if kind == "error":
+                raise InputError(payload[0])
+            if kind == "bad":
+                yield payload[0], None
+                continue
             self.delivered += 1
             yield payload[0], payload[1]
 
     def _receive(self) -> tuple:
         remaining = self.deadline - time.monotonic()
-        if remaining <= 0 or not self._conn.poll(remaining):
+        if remaining <= 0 or not self._conn.poll(None if remaining == math.inf else remaining):
             raise InputError(f"video took longer than {self.time_limit_s:g} s ({self.delivered} frames read): "
                              f"{self.path}")
         try:
@@ -133,6 +151,7 @@ class DecodeProcess:
 
 def serve_decode() -> None:
     """The child's side of ``DecodeProcess`` (arguments: the path, ``color`` or ``gray``)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it ends the child
     conn = Connection(os.dup(1))
     os.dup2(2, 1)  # a library that prints must not write into the messages
     path, color = Path(sys.argv[1]), sys.argv[2] == "color"
@@ -142,9 +161,9 @@ def serve_decode() -> None:
             info = video_info(cap, path)
             conn.send(("info", info))
             check_resolution(info, path)  # the parent refuses it too: never decode a huge frame
-            indices: List[int] = pickle.load(sys.stdin.buffer)
-            for index, raw in _seek_and_read(cap, indices):
-                conn.send(("frame", index, raw if color else array_to_gray(raw)))
+            indices: Optional[List[int]] = pickle.load(sys.stdin.buffer)
+            for index, raw in _until_bad_run(_seek_and_read(cap, itertools.count() if indices is None else indices)):
+                conn.send(("bad", index) if raw is None else ("frame", index, raw if color else array_to_gray(raw)))
             conn.send(("done", None))
         finally:
             cap.release()
@@ -178,9 +197,10 @@ def video_info(cap: cv2.VideoCapture, path: Path) -> VideoInfo:
     return info
 
 
-def _seek_and_read(cap: cv2.VideoCapture, indices: Sequence[int]) -> Iterator[Tuple[int, np.ndarray]]:
-    """(index, BGR frame) of each of the ascending ``indices`` that decodes: a frame at most
-    ``SEEK_GAP`` frames after the last one is reached by decoding forward, a farther one by seeking."""
+def _seek_and_read(cap: cv2.VideoCapture, indices: Iterable[int]) -> Iterator[Read]:
+    """(index, BGR frame or None where it does not decode) of each of the ascending ``indices``: a
+    frame at most ``SEEK_GAP`` frames after the last one is reached by decoding forward, a farther
+    one by seeking."""
     position = 0
     for index in indices:
         if index - position > SEEK_GAP:
@@ -191,5 +211,19 @@ def _seek_and_read(cap: cv2.VideoCapture, indices: Sequence[int]) -> Iterator[Tu
             ok = cap.grab()
             position += 1
         ok, raw = cap.retrieve() if ok else (False, None)
-        if ok and raw is not None:
-            yield index, raw
+        yield index, raw if ok and raw is not None else None
+
+
+def _until_bad_run(reads: Iterable[Read]) -> Iterator[Read]:
+    """``reads`` until more than ``MAX_BAD_RUN`` fail in a row: a failed read followed by a good
+    one is a bad frame; failed reads with no good one after them are past the end (dropped)."""
+    failed: List[int] = []
+    for index, raw in reads:
+        if raw is None:
+            failed.append(index)
+            if len(failed) > MAX_BAD_RUN:
+                return
+            continue
+        yield from ((i, None) for i in failed)
+        failed.clear()
+        yield index, raw

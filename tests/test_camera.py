@@ -20,8 +20,9 @@ import pytest
 
 from eyegrad.runtime.boxes import EYE_ORIGINS, Box
 from eyegrad.runtime.camera import CameraLoop, LoopOptions, Tracker, open_source
-from eyegrad.runtime.camera.sources import CaptureSource, FolderSource, PiCameraSource
+from eyegrad.runtime.camera.sources import CaptureSource, FolderSource, PiCameraSource, VideoFileSource
 from eyegrad.cli import main
+from eyegrad.runtime.errors import InputError
 from eyegrad.runtime.results import verdict_for
 
 DESIGN_KEYS = {"path", "verdict", "p_fake", "faces", "timing_ms", "error"}
@@ -119,7 +120,7 @@ def test_video_with_empty_and_corrupt_frames(flawed_video, detector):
 
 
 def test_detect_every_reuses_faces_in_between(flawed_video, detector):
-    recs, summary, _ = run_loop(CaptureSource(str(flawed_video), live=False), detector, detect_every=3)
+    recs, summary, _ = run_loop(VideoFileSource(flawed_video), detector, detect_every=3)
     assert [r["detected"] for r in recs] == [True, False, False, True, False, False, True, False, False, True]
     assert summary.detections == 4
     for i, r in enumerate(recs):
@@ -148,6 +149,22 @@ def test_max_frames_duration_and_save_dir(flawed_video, detector, tmp_path):
         assert img.shape == (FRAME_H, FRAME_W, 3) and not np.array_equal(img[..., 0], img[..., 2])  # boxes in colour
 
 
+def test_a_video_file_is_never_retried(tmp_path, faces, detector, capsys):
+    """A file is read by the runtime's video reader: one that is no video, or of which no frame
+    decodes, ends the run with a one-line error (exit 2) and no reconnect, whatever --retries says."""
+    not_a_video = tmp_path / "notes.avi"
+    not_a_video.write_text("not a video\n" * 100)
+    assert main(["camera", "--source", str(not_a_video), "--retries", "3"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("eyegrad: error: not a readable video") and not any("retry" in line for line in err)
+
+    broken = write_video(tmp_path / "broken.avi", [scene(faces[0], 40 + 4 * i) for i in range(3)])
+    for _ in range(3):  # each wipe takes away the first JPEG that is left
+        corrupt_jpeg_frame(broken, 0)
+    with pytest.raises(InputError, match="no frame of the video decodes"):
+        run_loop(VideoFileSource(broken), detector, retries=3)
+
+
 def test_folder_of_images_as_a_sequence(tmp_path, faces, detector):
     for p in faces:
         (tmp_path / p.name).write_bytes(p.read_bytes())
@@ -164,13 +181,13 @@ def test_folder_of_images_as_a_sequence(tmp_path, faces, detector):
 def test_live_stream_that_drops_is_reopened_or_given_up(tmp_path, faces, detector):
     """A "live" OpenCV capture of a 4-frame file: each end of the file is a dropped stream."""
     video = write_video(tmp_path / "clip.avi", [scene(faces[3], 60 + 4 * i) for i in range(4)])
-    recs, summary, status = run_loop(CaptureSource(str(video), live=True), detector, max_frames=10,
+    recs, summary, status = run_loop(CaptureSource(str(video)), detector, max_frames=10,
                                      retries=2, backoff=0)
     assert [r["frame"] for r in recs] == list(range(10)) and not any(r["error"] for r in recs)
     assert (summary.retries, summary.reconnects, summary.lost) == (2, 2, None)
     assert status.count("(disconnected?); retry 1/2") == 2  # the count starts again after each recovery
 
-    recs, summary, status = run_loop(CaptureSource(str(video), live=True), detector, retries=0)
+    recs, summary, status = run_loop(CaptureSource(str(video)), detector, retries=0)
     assert len(recs) == 4 and summary.stop_reason == "source lost"
     assert summary.lost == f"no frame from {video} (disconnected?); gave up after 0 retries"
 
@@ -422,8 +439,8 @@ def test_a_live_scene_is_never_taken_as_one_face_crop(tmp_path, shared_data, det
     search for tight crops); from a live stream the same frames are a scene and give no face."""
     crop = cv2.imread(str(shared_data / "mesonet_df/train/real/real00939.jpg"))
     video = write_video(tmp_path / "crop.avi", [crop] * 3)
-    as_file, _, _ = run_loop(CaptureSource(str(video), live=False), detector)
+    as_file, _, _ = run_loop(VideoFileSource(video), detector)
     assert [r["verdict"] != "no_face" for r in as_file] == [True] * 3
     assert as_file[0]["faces"][0]["box"] == [0, 0, crop.shape[1], crop.shape[0]]
-    live, _, _ = run_loop(CaptureSource(str(video), live=True), detector, retries=0)
+    live, _, _ = run_loop(CaptureSource(str(video)), detector, retries=0)
     assert [r["verdict"] for r in live] == ["no_face"] * 3

@@ -101,13 +101,13 @@ def test_the_running_mode_decides_whether_a_picture_may_be_one_face_crop(turned_
     """A face turned beyond the face cascade is one whole-image face as an image or a video frame,
     and no face as a live scene; the camera loop names the mode of each kind of source."""
     from eyegrad.runtime.camera.loop import source_mode
-    from eyegrad.runtime.camera.sources import CaptureSource, FolderSource
+    from eyegrad.runtime.camera.sources import CaptureSource, FolderSource, VideoFileSource
 
     finder = FaceFinder()
     assert finder.find_face_boxes(turned_face) == []
     assert len(finder.find(turned_face)) == len(finder.find(turned_face, RunningMode.VIDEO)) == 1
     assert finder.find(turned_face, RunningMode.LIVE_STREAM) == []
     assert [m.may_be_a_face_crop for m in RunningMode] == [True, True, False]
-    assert source_mode(CaptureSource("rtsp://camera", live=True)) == RunningMode.LIVE_STREAM
-    assert source_mode(CaptureSource("clip.mp4", live=False)) == RunningMode.VIDEO
+    assert source_mode(CaptureSource("rtsp://camera")) == RunningMode.LIVE_STREAM
+    assert source_mode(VideoFileSource("clip.mp4")) == RunningMode.VIDEO
     assert source_mode(FolderSource(Path("pictures"))) == RunningMode.IMAGE

@@ -1,18 +1,22 @@
-"""Frame sources for ``eyegrad camera``: picamera2, an OpenCV capture, or a folder of images.
+"""Frame sources for ``eyegrad camera``: picamera2, an OpenCV capture, a video file or a folder of images.
 
 Every source has ``open()``, ``read()`` and ``close()``. ``read()`` returns a ``Frame``
-(a bad frame is a ``Frame`` with ``error`` set, so the loop can report it and go on),
-``None`` at the end of a finite stream, and raises ``SourceError`` when a live camera
-stops delivering (the loop then reconnects with backoff). Problems that a retry cannot
-fix (a missing file, picamera2 not installed) raise ``EyegradError``.
+(a bad frame is a ``Frame`` with ``error`` set, so the loop can report it and go on) or
+``None`` at the end of a finite stream. The failure rules:
+
+- a live source (a camera or stream) may keep retrying: when it stops delivering, ``open()``
+  and ``read()`` raise ``SourceError`` and the loop reconnects with backoff;
+- a video file may not: it is read by the runtime's one video reader (``video.VideoFile``)
+  under the rules of every video file, and a file that cannot be read raises ``InputError``;
+- problems that a retry cannot fix (a missing file, picamera2 not installed) raise ``EyegradError``.
 """
 from __future__ import annotations
 
-import collections
 import importlib.util
+import math
 import time
 from pathlib import Path
-from typing import Any, Callable, Deque, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 import cv2
 import numpy as np
@@ -20,12 +24,13 @@ import numpy as np
 from ..datasets import IMAGE_SUFFIXES, iter_files
 from ..decode import array_to_gray, decode_image
 from ..errors import EyegradError, InputError
+from ..video import SampledFrame, VideoFile, VideoOptions
 
 #: Default picamera2 main stream size (crops) and low-resolution stream width (face search).
 PICAMERA_MAIN_SIZE = (1280, 960)
 PICAMERA_LORES_WIDTH = 320
-#: Failed reads in a row after which a video file is taken to have ended.
-MAX_BAD_RUN = 30
+#: A video file played by the camera loop is read for as long as it plays.
+PLAYBACK = VideoOptions(time_limit_s=math.inf)
 
 
 def lores_size(size: Tuple[int, int]) -> Tuple[int, int]:
@@ -111,18 +116,16 @@ class FolderSource(FrameSource):
 
 
 class CaptureSource(FrameSource):
-    """An OpenCV VideoCapture: a webcam index, an RTSP/HTTP URL (live) or a video file.
+    """A live OpenCV VideoCapture: a webcam index or an RTSP/HTTP URL. A failed read raises
+    ``SourceError`` (the loop reconnects); a video file opened this way plays as a stream that
+    drops at its end."""
 
-    In a video file a frame that does not decode is a bad frame and playback goes on;
-    the file has ended after ``MAX_BAD_RUN`` failed reads in a row.
-    """
+    live = True
 
-    def __init__(self, target, live: bool) -> None:
+    def __init__(self, target) -> None:
         super().__init__(str(target))
         self.target = target
-        self.live = live
         self.cap: Optional[cv2.VideoCapture] = None
-        self.queue: Deque[Frame] = collections.deque()
 
     def open(self) -> None:
         self.close()
@@ -131,34 +134,56 @@ class CaptureSource(FrameSource):
             cap.release()
             if isinstance(self.target, int):
                 raise SourceError(f"no webcam {self.target}: none is connected, or another program uses it")
-            if self.live:
-                raise SourceError(f"cannot open camera or stream {self.label}")
-            raise EyegradError(f"cannot open video file {self.label}")
+            raise SourceError(f"cannot open camera or stream {self.label}")
         self.cap = cap
-        if not self.live:
-            self.fps = cap.get(cv2.CAP_PROP_FPS) or None
 
     def read(self) -> Optional[Frame]:
-        if self.queue:
-            return self.queue.popleft()
         if self.cap is None:
             raise SourceError(f"{self.label} is not open")
         t0 = time.perf_counter()
-        for failed in range(MAX_BAD_RUN + 1):
-            ok, raw = self.cap.read()
-            if ok and raw is not None:
-                self.queue.extend(Frame.bad("video frame does not decode") for _ in range(failed))
-                self.queue.append(_decoded(array_to_gray, raw, t0))
-                return self.queue.popleft()
-            if self.live:
-                raise SourceError(f"no frame from {self.label} (disconnected?)")
-        return None
+        ok, raw = self.cap.read()
+        if not ok or raw is None:
+            raise SourceError(f"no frame from {self.label} (disconnected?)")
+        return _decoded(array_to_gray, raw, t0)
 
     def close(self) -> None:
         if self.cap is not None:
             self.cap.release()
             self.cap = None
-        self.queue.clear()
+
+
+class VideoFileSource(FrameSource):
+    """A video file played frame by frame by the runtime's video reader (``video.VideoFile``, every
+    frame in order, no time limit): a frame that does not decode is a bad frame; the file ends at
+    its last frame; a file that cannot be read raises ``InputError`` and is never reopened."""
+
+    def __init__(self, path: Union[str, Path]) -> None:
+        super().__init__(str(path))
+        self.path = Path(path)
+        self.video: Optional[VideoFile] = None
+        self.frames: Iterator[SampledFrame] = iter(())
+
+    def open(self) -> None:
+        self.close()
+        self.video = VideoFile(self.path, PLAYBACK, choose=None)
+        self.fps = self.video.info.fps or None
+        self.frames = self.video.frames(bad=True)
+
+    def read(self) -> Optional[Frame]:
+        t0 = time.perf_counter()
+        frame = next(self.frames, None)
+        read_ms = (time.perf_counter() - t0) * 1e3
+        if frame is None:
+            return None
+        if frame.gray is None:
+            return Frame.bad("video frame does not decode", None, read_ms)
+        return Frame(frame.gray, None, None, None, read_ms)
+
+    def close(self) -> None:
+        if self.video is not None:
+            self.video.close()
+            self.video = None
+        self.frames = iter(())
 
 
 def y_plane(buffer: np.ndarray, size: Tuple[int, int], stride: int) -> np.ndarray:
@@ -267,12 +292,12 @@ def open_source(spec: str, size: Tuple[int, int] = PICAMERA_MAIN_SIZE) -> FrameS
             raise EyegradError(f"bad camera number in {spec!r}: use picamera2 or picamera2:N")
         return PiCameraSource(int(num), size)
     if spec.isdigit():
-        return CaptureSource(int(spec), live=True)
+        return CaptureSource(int(spec))
     if "://" in spec:
-        return CaptureSource(spec, live=True)
+        return CaptureSource(spec)
     path = Path(spec)
     if path.is_dir():
         return FolderSource(path)
     if path.is_file():
-        return CaptureSource(spec, live=False)
+        return VideoFileSource(spec)
     raise EyegradError(f"no such file, folder or camera: {spec}")
