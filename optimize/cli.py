@@ -5,6 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from eyegrad.runtime.commands.common import number, share
 from eyegrad.runtime.errors import EyegradError
 from eyegrad.runtime.logs import show_progress
 
@@ -18,27 +19,27 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=D.out, help="the exported model")
     p.add_argument("--variants-dir", type=Path, default=D.variants_dir,
                    help="every variant's .tflite, the table and optimize.json (these options)")
-    p.add_argument("--sparsity", type=float, nargs="+", default=D.sparsity, help="pruning targets")
+    p.add_argument("--sparsity", type=share, nargs="+", default=D.sparsity, help="pruning targets")
     p.add_argument("--teacher", type=Path, default=D.teacher, metavar="RUN",
                    help="distill from this training run's teacher (same data and split; default: --run's own)")
     p.add_argument("--student", type=Path, default=D.student, metavar="WEIGHTS",
                    help="start from these student weights (default: RUN/student.weights.h5), e.g. an earlier "
                         "optimize run's RUN/optimize/distilled.weights.h5")
-    p.add_argument("--distill-epochs", type=int, default=D.distill_epochs, help="default: the run's student epochs")
-    p.add_argument("--prune-epochs", type=int, default=D.prune_epochs)
-    p.add_argument("--qat-epochs", type=int, default=D.qat_epochs)
-    p.add_argument("--reals-real", type=float, default=D.reals_real,
+    p.add_argument("--distill-epochs", type=number(int, 0), default=D.distill_epochs, help="default: the run's student epochs")
+    p.add_argument("--prune-epochs", type=number(int, 1), default=D.prune_epochs)
+    p.add_argument("--qat-epochs", type=number(int, 1), default=D.qat_epochs)
+    p.add_argument("--reals-real", type=share, default=D.reals_real,
                    help="the uncertain band clears at least this share of each validation source's reals (`real`)")
-    p.add_argument("--reals-fake", type=float, default=D.reals_fake,
+    p.add_argument("--reals-fake", type=share, default=D.reals_fake,
                    help="... and calls at most this share of them `fake`")
-    p.add_argument("--videos-real", type=float, default=D.videos_real,
+    p.add_argument("--videos-real", type=share, default=D.videos_real,
                    help="the video band clears at least this share of real validation pseudo-videos (`real`)")
-    p.add_argument("--videos-fake", type=float, default=D.videos_fake,
+    p.add_argument("--videos-fake", type=share, default=D.videos_fake,
                    help="... and calls at most this share of them `fake`")
     p.add_argument("--recalibrate", type=Path, default=D.recalibrate, metavar="MODEL",
                    help="no training: re-score MODEL (a .tflite exported from --run) with the runtime's "
                         "current views and write it with a new threshold, band and metrics to --out")
-    p.add_argument("--workers", type=int, default=D.workers)
+    p.add_argument("--workers", type=number(int, 0), default=D.workers)
 
 
 def check_inputs(config: OptimizeConfig) -> None:
@@ -56,8 +57,17 @@ def check_inputs(config: OptimizeConfig) -> None:
         raise EyegradError(f"no such model file: {config.recalibrate}")
 
 
+def check_band_targets(config: OptimizeConfig) -> None:
+    """A one-line error when the band targets cannot hold together (e.g. reals-real + reals-fake > 1)."""
+    try:
+        config.band_targets
+    except ValueError as exc:
+        raise EyegradError(str(exc)) from None
+
+
 def run(args: argparse.Namespace) -> int:
     config = OptimizeConfig.from_args(args)
+    check_band_targets(config)
     check_inputs(config)
     show_progress()
     command = " ".join(["eyegrad"] + sys.argv[1:])

@@ -151,9 +151,15 @@ def test_each_command_line_default_is_the_options_default() -> None:
     (["camera", "--backoff", "soon"], "argument --backoff: not a number: soon"),
     (["scan", "x", "--out", "y.jsonl", "--workers", "0"], "argument --workers/-w: must be at least 1: 0"),
     (["serve", "--max-upload-mb", "0"], "argument --max-upload-mb: must be above 0: 0"),
+    (["train", "--data", "d", "--epochs", "0"], "argument --epochs: must be at least 1: 0"),
+    (["train", "--data", "d", "--sbi-rate", "1.5"], "argument --sbi-rate: must be a share from 0 to 1: 1.5"),
+    (["train", "--data", "d", "--source-weight", "dfdc=0"],
+     "argument --source-weight: a source weight is SOURCE=FACTOR with a positive factor"),
+    (["optimize", "--reals-fake", "-0.1"], "argument --reals-fake: must be a share from 0 to 1: -0.1"),
+    (["optimize", "--sparsity", "0.5", "abc"], "argument --sparsity: not a number: abc"),
 ])
 def test_a_bad_option_value_is_refused_in_one_line_with_status_2(argv, says, capsys) -> None:
-    """Every runtime command refuses a bad option value the same way: its argparse type, one line, exit 2."""
+    """Every command refuses a bad option value the same way: its argparse type, one line, exit 2."""
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     err = capsys.readouterr().err

@@ -36,6 +36,14 @@ def number(kind: Callable[[str], N], low: N, above: bool = False) -> Callable[[s
     return parse
 
 
+def share(text: str) -> float:
+    """An argparse type: a share from 0 to 1."""
+    value = _parsed(float, text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a share from 0 to 1: {text}")
+    return value
+
+
 def checked_by(options: type, field: str, kind: Callable[[str], Any]) -> Callable[[str], Any]:
     """An argparse type: ``kind`` of the text, refused with the message of ``options`` (a dataclass
     that checks its values when made, as ``VideoOptions`` does) when its defaults with this
