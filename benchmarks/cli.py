@@ -12,6 +12,8 @@ import platform
 import sys
 from pathlib import Path
 
+from eyegrad.runtime.commands.common import number
+
 from .report import markdown, plot
 from .run import Settings, benchmark
 from .variants import DEFAULT_MANIFEST
@@ -25,9 +27,9 @@ def configure(p: argparse.ArgumentParser) -> None:
                         "used when it exists)")
     p.add_argument("--data", type=Path, help="a labelled folder (real/ and fake/) instead of the default subset "
                    "of ../shared/data")
-    p.add_argument("--per-set", type=int, default=200, help="images per set, real/fake balanced (default 200)")
-    p.add_argument("--runs", type=int, default=300, help="timed runs per latency (default 300)")
-    p.add_argument("--warmup", type=int, default=20, help="untimed runs before each latency (default 20)")
+    p.add_argument("--per-set", type=number(int, 1), default=200, help="images per set, real/fake balanced (default 200)")
+    p.add_argument("--runs", type=number(int, 1), default=300, help="timed runs per latency (default 300)")
+    p.add_argument("--warmup", type=number(int, 0), default=20, help="untimed runs before each latency (default 20)")
     p.add_argument("--quick", action="store_true", help="the four sample images and a few runs (for tests)")
     p.add_argument("--no-meso4", action="store_true", help="leave out the Meso-4 rows")
     p.add_argument("--meso4-weights", type=Path, default=Settings._field_defaults["meso4_weights"],

@@ -61,7 +61,7 @@ def checked_by(options: type, field: str, kind: Callable[[str], Any]) -> Callabl
 def add_model_args(p: argparse.ArgumentParser) -> None:
     """--model and --threads."""
     p.add_argument("--model", "-m", help="path to an eyegrad .tflite (default: the shipped model)")
-    p.add_argument("--threads", type=int, default=None, help="interpreter threads (default: LiteRT's choice)")
+    p.add_argument("--threads", type=number(int, 1), default=None, help="interpreter threads (default: LiteRT's choice)")
 
 
 def add_video_args(p: argparse.ArgumentParser) -> None:

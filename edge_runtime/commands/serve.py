@@ -12,7 +12,7 @@ MB = 1024 * 1024
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
-    p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    p.add_argument("--port", type=number(int, 0), default=8000, help="port (default: 8000)")
     add_model_args(p)
     p.add_argument("--workers", type=number(int, 1), default=DEFAULT_WORKERS,
                    help=f"detectors working in parallel (default: {DEFAULT_WORKERS})")
