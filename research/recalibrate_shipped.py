@@ -1,6 +1,7 @@
 """Recalibrate the model shipped in 0.6.0 with today's band rule, on the validation it was made with.
 
-    python research/recalibrate_shipped.py [--data ../shared/data] [--out models/eyegrad.tflite]
+    git show aa3a4dc^:models/eyegrad.tflite > /tmp/eyegrad-0.6.0.tflite
+    python research/recalibrate_shipped.py --model /tmp/eyegrad-0.6.0.tflite --out /tmp/recalibrated.tflite
 
 The 0.6.0 model's training run is not kept, and ``../shared/data`` has changed since: ``dfdc``
 grew from 1,200 to 1,800 groups (the first 1,200 rows of its ``pairs.csv`` are the old ones)
@@ -27,7 +28,7 @@ from eyegrad.optimize.calibrate import verdicts_per_source
 from eyegrad.optimize.recalibrate import view_scores, write_recalibrated
 from eyegrad.optimize.variants import load_tflite
 from eyegrad.runtime.metrics import binary_report
-from eyegrad.runtime.model import DEFAULT_MODEL, parse_metadata
+from eyegrad.runtime.model import parse_metadata
 from eyegrad.train.config import RunConfig
 from eyegrad.train.groups import pairs_of
 from eyegrad.train.run import load_crops, load_samples, prepare, split_summary
@@ -73,9 +74,10 @@ def rates(labels: np.ndarray, scores: np.ndarray, sources: np.ndarray, band) -> 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, default=Path("../shared/data"))
-    p.add_argument("--out", type=Path, default=DEFAULT_MODEL)
+    p.add_argument("--model", type=Path, required=True, help="the model shipped in 0.6.0")
+    p.add_argument("--out", type=Path, required=True, help="where the recalibrated model is written")
     args = p.parse_args()
-    raw = DEFAULT_MODEL.read_bytes()
+    raw = args.model.read_bytes()
     shipped = parse_metadata(raw)
     recorded, input_band = shipped.training, shipped.uncertain_band
     data_root = args.data.resolve()
