@@ -13,7 +13,8 @@ import cv2
 import numpy as np
 
 from eyegrad.runtime.decode import ImageSource
-from eyegrad.runtime.detector import STAGES as DETECTOR_STAGES, Detector
+from eyegrad.runtime.detector import Detector
+from eyegrad.runtime.timing import STAGES as DETECTOR_STAGES
 from eyegrad.runtime.errors import InputError
 from eyegrad.runtime.interpreter import TfliteModel
 from eyegrad.runtime.progress import Progress

@@ -1,6 +1,6 @@
 """The Detector: the one place that runs decode -> faces -> eyes -> eye features -> model -> verdict.
 
-Every stage is timed; a result's ``timing_ms`` holds each of ``STAGES`` plus ``detect``
+Every stage is timed; a result's ``timing_ms`` holds each of ``timing.STAGES`` plus ``detect``
 (faces + eyes) and ``total`` (their sum). Benchmarks read these times instead of re-running
 the steps, and the camera loop runs frames through ``Detector.stream``.
 """
@@ -20,7 +20,7 @@ from .model import EyeModel
 from .modes import RunningMode
 from .results import DetectResult, FaceResult, image_verdict
 from .stream import FrameStream
-from .timing import STAGES, Stopwatch, stage_timing
+from .timing import Stopwatch, stage_timing
 from .video import VideoOptions
 from .video_verdict import ProgressCallback, detect_video
 

@@ -13,7 +13,8 @@ import pytest
 from eyegrad.benchmarks.accuracy import eyegrad_scores, prepare
 from eyegrad.benchmarks.latency import STAGES as BENCH_STAGES, stage_times
 from eyegrad.runtime.decode import decode_image
-from eyegrad.runtime.detector import STAGES, Detector
+from eyegrad.runtime.detector import Detector
+from eyegrad.runtime.timing import STAGES
 from eyegrad.runtime.errors import InputError, ModelError
 from eyegrad.runtime.interpreter import INTERPRETER_ENV, TfliteModel, interpreter_class
 from eyegrad.runtime.model import DEFAULT_MODEL, EyeModel
