@@ -56,7 +56,9 @@ def train_and_report(config: RunConfig) -> Dict:
     logger.info("train %d crops, validation %d crops; self-blended fakes for %s", len(data.train.labels),
                 len(data.val.labels), ", ".join(data.real_only_sources) or "no real-only source")
     histories, preds, models = {}, {}, {}
-    for role in roles(config):
+    trained = roles(config)
+    bands = {role.name: role.band for role in trained}
+    for role in trained:
         logger.info("=== %s: %s", role.name, model_size(role.builder((role.band.height, role.band.width, 3))))
         model, hist, pred = fit(role.builder, role.band, data.train, data.val,
                                 TrainSettings.for_run(config, role.epochs), out, data.real_only_sources, role.init)
@@ -67,13 +69,13 @@ def train_and_report(config: RunConfig) -> Dict:
             run[role.name]["weight_average"] = {k: hist[-1][k] for k in ("averaged_epochs", "averaged_val_auc",
                                                                          "kept_average")}
         logger.info("%s", markdown_table(run[role.name]["metrics"]))
-    for name, report in stress_view(data.val, {r.name: (models[r.name], r.band) for r in roles(config)},
+    for name, report in stress_view(data.val, {name: (models[name], band) for name, band in bands.items()},
                                     config.cache or DEFAULT_CACHE, config.workers).items():
         run[name]["stress"] = report
     plot_history(histories, out / "training_curves.png")
     plot_roc(data.val.labels, preds, out / "roc.png")
     if "student" in models:
-        student_checks(run, models["student"], student_geometry(config), preds["student"], data, out)
+        student_checks(run, models["student"], bands["student"], preds["student"], data, out)
     if config.loso:
         run["loso"] = loso_report(config)
     save_run(out, run)
