@@ -19,7 +19,7 @@ from eyegrad.train.augment import AUGMENT_PRESETS
 from eyegrad.train.cache import CONTEXT_GEOMETRY
 from eyegrad.train.config import load_run
 from eyegrad.train.loop import TrainSettings, seed_everything, train_model
-from eyegrad.train.models import build_student, build_teacher
+from eyegrad.train.models import build_teacher, student_builder
 from eyegrad.train.reports import markdown_table
 from eyegrad.train.run import TEACHER_GEOMETRY, RunData, student_geometry
 from eyegrad.train.sequence import AugmentedBands, plain_batch, view_batches
@@ -49,7 +49,7 @@ def representative(data: RunData, band: BandGeometry, n: int = 300, seed: int = 
 
 
 def copy_of(model: keras.Model, band: BandGeometry,
-            builder: Callable[[Tuple[int, int, int]], keras.Model] = build_student) -> keras.Model:
+            builder: Callable[[Tuple[int, int, int]], keras.Model]) -> keras.Model:
     """A fresh ``builder`` model on ``band`` with ``model``'s weights (the original is left as it is)."""
     fresh = builder((band.height, band.width, 3))
     fresh.set_weights(model.get_weights())
@@ -75,7 +75,8 @@ class Optimizer:
         self.val_x = self.val_views[0]  # the zoom-1 band: early stopping while fine-tuning
         self.val_y = self.data.val.labels
         self.rep = representative(self.data, self.band)
-        self.student = build_student((self.band.height, self.band.width, 3))
+        self.build_student = student_builder(self.band, self.run.config.eye_consistency)
+        self.student = self.build_student((self.band.height, self.band.width, 3))
         self.student.load_weights(str(config.student_weights))
         self.teacher = None
         # the band the teacher was trained on (older runs used another context)
@@ -102,8 +103,8 @@ class Optimizer:
         the control that tells the teacher's share of a gain from that of the extra epochs.
         The soft targets are the ensemble of the teacher and the trained student (frozen)."""
         seed_everything(self.settings.seed)
-        student = copy_of(self.student, self.band)
-        distiller = Distiller(student, self.teacher, temperature, alpha, band_teacher=copy_of(self.student, self.band))
+        student = copy_of(self.student, self.band, self.build_student)
+        distiller = Distiller(student, self.teacher, temperature, alpha, band_teacher=copy_of(self.student, self.band, self.build_student))
         self.fine_tune(distiller, self.sequence([self.band, self.teacher_geometry]),
                        dataclasses.replace(self.settings, epochs=epochs))
         return student
@@ -113,7 +114,7 @@ class Optimizer:
 
         No weight averaging: weights of epochs with different pruning masks average to a dense model."""
         seq = self.sequence()
-        pruned = prunable_copy(copy_of(model, self.band), sparsity, end_step=int(len(seq) * epochs * 0.7))
+        pruned = prunable_copy(copy_of(model, self.band, self.build_student), sparsity, end_step=int(len(seq) * epochs * 0.7))
         pruned._name = f"pruned{int(sparsity * 100)}"
         settings = dataclasses.replace(self.settings, epochs=epochs, learning_rate=self.settings.learning_rate / 5,
                                        patience=epochs, average_last=0)
@@ -122,7 +123,7 @@ class Optimizer:
 
     def qat(self, model: keras.Model, epochs: int, preserve_sparsity: bool) -> keras.Model:
         """Quantization-aware fine-tuning of a copy of ``model``."""
-        q = quantize_aware_copy(copy_of(model, self.band), preserve_sparsity)
+        q = quantize_aware_copy(copy_of(model, self.band, self.build_student), preserve_sparsity)
         q._name = "qat"
         self.fine_tune(q, self.sequence(), dataclasses.replace(
             self.settings, epochs=epochs, learning_rate=self.settings.learning_rate / 10, patience=epochs))

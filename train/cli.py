@@ -51,6 +51,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--band", choices=tuple(STUDENT_BANDS), default=D.band,
                    help="the student's input: 'eyes', both eyes with brows and lids (48 x 128); 'periocular', "
                         "also the skin around them and the bridge of the nose (64 x 144, same pixel scale)")
+    p.add_argument("--eye-consistency", action=argparse.BooleanOptionalAction, default=D.eye_consistency,
+                   help="also compare the two eyes at the band's own resolution: the band against itself moved "
+                        "by the eye spacing (highlights, iris) and against its mirror (pupil outline, lids)")
     p.add_argument("--source-weight", dest="source_weights", nargs="+", type=source_weight, default=D.source_weights,
                    metavar="SOURCE=FACTOR", help="scale the training weight of a source's samples, e.g. "
                                                  "t2i_portraits=0.5 (default 1 for every source)")

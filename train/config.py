@@ -130,6 +130,7 @@ class RunConfig(JsonConfig):
     frames_max: int = 20
     split: str = "groups"
     band: str = "eyes"
+    eye_consistency: bool = False
     source_weights: Tuple[str, ...] = ()
 
     @property

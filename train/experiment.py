@@ -13,7 +13,7 @@ from .cache import CONTEXT_GEOMETRY, DEFAULT_CACHE
 from .config import RunConfig, save_run
 from .loop import TrainSettings, fit
 from .loso import loso_report
-from .models import build_student, build_teacher, model_size
+from .models import build_teacher, model_size, student_builder
 from .reports import markdown_table, per_source, plot_confusion, plot_history, plot_roc, render_report
 from .run import TEACHER_GEOMETRY, RunData, prepare, run_metadata, split_summary, student_geometry
 from .shortcuts import crop_scorer, jpeg_shortcut_report
@@ -35,8 +35,9 @@ class Role(NamedTuple):
 
 def roles(config: RunConfig) -> List[Role]:
     """The student (unless ``no_student``), then the teacher (with ``teacher``)."""
-    out = [] if config.no_student else [Role("student", build_student, student_geometry(config), config.epochs,
-                                             config.init)]
+    band = student_geometry(config)
+    out = [] if config.no_student else [Role("student", student_builder(band, config.eye_consistency), band,
+                                             config.epochs, config.init)]
     if config.teacher:
         out.append(Role("teacher", build_teacher, TEACHER_GEOMETRY, config.teacher_epochs or config.epochs,
                         config.teacher_init))

@@ -12,7 +12,7 @@ from eyegrad.runtime.metrics import binary_report, json_ready, roc_auc
 from .cache import CONTEXT_GEOMETRY
 from .config import RunConfig
 from .loop import TrainSettings, fit
-from .models import build_student
+from .models import student_builder
 from .reports import LOSO_COLUMNS, markdown_table
 from .run import run_crops, split_crops, student_geometry
 from .sequence import plain_batch
@@ -55,7 +55,7 @@ def leave_one_source_out(config: RunConfig) -> Dict[str, Dict]:
         if held is None or len(held.labels) == 0 or len(data.train.labels) == 0:
             continue
         logger.info("--- leave out %s: train %d, test %d", src, len(data.train.labels), len(held.labels))
-        model, _, val_pred = fit(build_student, band, data.train, data.val, settings,
+        model, _, val_pred = fit(student_builder(band, config.eye_consistency), band, data.train, data.val, settings,
                                  config.out / "loso" / src, data.real_only_sources)
         pred = model.predict(plain_batch(held, CONTEXT_GEOMETRY, band), batch_size=256,
                              verbose=0).reshape(-1)

@@ -1,9 +1,12 @@
 """The student (small eye-band gradient CNN) and the teacher (wider, more context)."""
 from __future__ import annotations
 
-from typing import Dict, Tuple
+from functools import partial
+from typing import Callable, Dict, Tuple
 
-from .layers import AbsoluteDifference, HorizontalMirror
+from eyegrad.runtime.features import CHANNELS, BandGeometry
+
+from .layers import AbsoluteDifference, EyeMirrorDifference, EyeShiftDifference, HorizontalMirror
 from .tf import keras
 
 L = keras.layers
@@ -29,11 +32,32 @@ def _mirror_difference(x, name: str):
     return L.Concatenate(name=f"{name}_concat")([x, diff])
 
 
+def _pooled(x, prefix: str = "") -> list:
+    """Global average and global max of a feature map."""
+    return [L.GlobalAveragePooling2D(name=f"{prefix}gap")(x), L.GlobalMaxPooling2D(name=f"{prefix}gmp")(x)]
+
+
+def _eye_consistency_features(band, eye_shift: int, name: str) -> list:
+    """The two eyes compared at the band's own resolution, before any learned layer: the
+    band against itself moved by the eye spacing (highlights, iris texture) and against its
+    mirror (pupil outline, lids), each read by a small strided convolution and a separable
+    block, then pooled. About 0.5M multiply-adds and 1.5k parameters on the periocular band."""
+    comparisons = {"shift": EyeShiftDifference(eye_shift, name=f"{name}_shift_absdiff")(band),
+                   "mirror": EyeMirrorDifference(CHANNELS.index("sobel_x"), name=f"{name}_mirror_absdiff")(band)}
+    pooled = []
+    for kind, diff in comparisons.items():
+        x = _conv_bn(diff, 8, 3, 2, name=f"{name}_{kind}_stem")
+        x = L.MaxPooling2D(2, name=f"{name}_{kind}_pool")(x)
+        pooled += _pooled(_sep_bn(x, 16, f"{name}_{kind}_block"), f"{name}_{kind}_")
+    return pooled
+
+
 def eye_band_cnn(input_shape: Tuple[int, int, int], widths: Tuple[int, int, int, int, int],
-                 dense: int, dropout: float, name: str) -> keras.Model:
+                 dense: int, dropout: float, name: str, eye_shift: int = 0) -> keras.Model:
     """A gradient CNN over the eye band: strided stem, separable blocks, a mirror
     comparison of the two eyes, a last block at 1/16 resolution, global pooling and a
-    sigmoid p_fake. ``widths``: stem, block1 .. block4 channels."""
+    sigmoid p_fake. ``widths``: stem, block1 .. block4 channels. With ``eye_shift`` (the eye
+    spacing in band pixels), the pooled features also get ``_eye_consistency_features``."""
     inp = keras.Input(shape=input_shape, name="eye_band")
     x = _conv_bn(inp, widths[0], 3, 2, name="stem")
     x = _sep_bn(x, widths[1], "block1")
@@ -46,8 +70,10 @@ def eye_band_cnn(input_shape: Tuple[int, int, int], widths: Tuple[int, int, int,
     # at the resolution above (8 epochs from scratch: MesoNet AUC 0.907 -> 0.922)
     x = L.MaxPooling2D(2, name="pool3")(x)
     x = _sep_bn(x, widths[4], "block4")
-    x = L.Concatenate(name="pool_concat")([L.GlobalAveragePooling2D(name="gap")(x),
-                                           L.GlobalMaxPooling2D(name="gmp")(x)])
+    pooled = _pooled(x)
+    if eye_shift:
+        pooled += _eye_consistency_features(inp, eye_shift, "eyes")
+    x = L.Concatenate(name="pool_concat")(pooled)
     x = L.Dropout(dropout, name="drop1")(x)
     x = L.Dense(dense, activation="relu", name="fc")(x)
     x = L.Dropout(dropout, name="drop2")(x)
@@ -55,11 +81,18 @@ def eye_band_cnn(input_shape: Tuple[int, int, int], widths: Tuple[int, int, int,
     return keras.Model(inp, out, name=name)
 
 
-def build_student(input_shape: Tuple[int, int, int]) -> keras.Model:
+def build_student(input_shape: Tuple[int, int, int], eye_shift: int = 0) -> keras.Model:
     """The shipped model: <= 50k parameters, 4.1M multiply-adds on the eye band (6.2M on the
     periocular band), and its int8 .tflite with metadata <= 256 KiB (per-channel scales and zero
-    points cost 28 bytes per channel there)."""
-    return eye_band_cnn(input_shape, (16, 32, 64, 96, 96), 24, 0.1, "student")
+    points cost 28 bytes per channel there). ``eye_shift``: see ``eye_band_cnn``."""
+    return eye_band_cnn(input_shape, (16, 32, 64, 96, 96), 24, 0.1, "student", eye_shift)
+
+
+def student_builder(band: BandGeometry, eye_consistency: bool) -> Callable[[Tuple[int, int, int]], keras.Model]:
+    """``build_student`` for ``band``, with ``_eye_consistency_features`` when ``eye_consistency``."""
+    if not eye_consistency:
+        return build_student
+    return partial(build_student, eye_shift=round(band.eye_spacing * band.width))
 
 
 def build_teacher(input_shape: Tuple[int, int, int]) -> keras.Model:
