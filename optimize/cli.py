@@ -10,6 +10,7 @@ from eyegrad.runtime.errors import EyegradError
 from eyegrad.runtime.logs import show_progress
 
 from .config import OptimizeConfig
+from .metadata import VIEWS
 
 D = OptimizeConfig  # the defaults of the options
 
@@ -37,8 +38,11 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--videos-fake", type=share, default=D.videos_fake,
                    help="... and calls at most this share of them `fake`")
     p.add_argument("--recalibrate", type=Path, default=D.recalibrate, metavar="MODEL",
-                   help="no training: re-score MODEL (a .tflite exported from --run) with the runtime's "
-                        "current views and write it with a new threshold, band and metrics to --out")
+                   help="no training: re-score MODEL (a .tflite exported from --run) with --views "
+                        "and write it with a new threshold, band and metrics to --out")
+    p.add_argument("--views", nargs="+", choices=VIEWS, default=D.views,
+                   help="the views a face's p_fake is the mean of, each one model invoke: the band and its "
+                        "mirror image (default), or the band alone at half the cost")
     p.add_argument("--workers", type=number(int, 0), default=D.workers)
 
 
@@ -75,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         from .recalibrate import recalibrate
 
         recalibrate(config.run, config.recalibrate, config.out, config.band_targets, config.workers,
-                    command=command)
+                    command=command, views=config.views)
         return 0
     from .pipeline import optimize  # TensorFlow is imported only here
 

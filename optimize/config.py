@@ -13,6 +13,7 @@ from typing import ClassVar, Optional, Tuple
 from eyegrad.train.config import JsonConfig
 
 from .calibrate import BandTargets
+from .metadata import VIEWS
 
 OPTIMIZE_FILE = "optimize.json"
 
@@ -38,6 +39,7 @@ class OptimizeConfig(JsonConfig):
     videos_real: float = BandTargets.videos_real
     videos_fake: float = BandTargets.videos_fake
     recalibrate: Optional[Path] = None
+    views: Tuple[str, ...] = VIEWS
     workers: int = 0
 
     @property

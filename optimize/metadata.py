@@ -7,7 +7,7 @@ from typing import Dict, Optional, Sequence
 from eyegrad.runtime.features import CHANNELS, FEATURE_CLIP, FEATURE_SCALE, FEATURE_VERSION, SUPERSAMPLE, BandGeometry
 from eyegrad.runtime.metadata import METADATA_NAME, ModelMetadata
 
-#: The views a face's p_fake is the mean of: the band and its mirror image ...
+#: The views a face's p_fake is the mean of by default: the band and its mirror image ...
 VIEWS = ("band", "mirrored")
 #: ... each cut at these eye spacings (``BandGeometry.zoomed``); the first is the band explanations
 #: and golden files show. With eyes from the landmark model, zooms 0.9 and 1.1 as well add 0.2 AUC
@@ -20,7 +20,7 @@ LABELS = ("real", "fake")
 def model_metadata(geometry: BandGeometry, threshold: float, band: Dict, variant: str,
                    metrics: Dict, run: Dict, teacher: Optional[Dict] = None, sparsity: float = 0.0,
                    input_quantization: Optional[Dict] = None, optimize_command: Optional[str] = None,
-                   video_band: Optional[Sequence[float]] = None) -> ModelMetadata:
+                   video_band: Optional[Sequence[float]] = None, views: Sequence[str] = VIEWS) -> ModelMetadata:
     """Everything a runtime or an app needs to use the model, and how it was made."""
     return ModelMetadata(
         name=METADATA_NAME,
@@ -31,7 +31,7 @@ def model_metadata(geometry: BandGeometry, threshold: float, band: Dict, variant
         feature_clip=FEATURE_CLIP,
         geometry=geometry,
         supersample=SUPERSAMPLE,
-        views=VIEWS,
+        views=tuple(views),
         zooms=ZOOMS,
         crop={"warp": "affine: eye centres -> geometry.eye_points() of the band with supersample times "
                       "the pixels, bilinear, border reflect-101; once per zoom, with geometry.eye_spacing "

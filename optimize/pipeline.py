@@ -29,7 +29,7 @@ from .calibrate import BandTargets, calibration
 from .config import OptimizeConfig, save_optimize
 from .distill import Distiller
 from .export import builtin_op_names, check_size, convert, embed_metadata
-from .metadata import VIEWS, ZOOMS, model_metadata
+from .metadata import ZOOMS, model_metadata
 from .prune import UpdatePruningStep, prunable_copy, sparsity_of, strip
 from .qat import quantize_aware_copy
 from .rundata import run_data, same_split_run
@@ -71,7 +71,8 @@ class Optimizer:
         self.settings = TrainSettings.for_run(self.run.config)
         self.band = student_geometry(self.run.config)
         # every variant is scored like the runtime does: the mean over the views of metadata.py
-        self.val_views = view_batches(self.data.val, CONTEXT_GEOMETRY, self.band, VIEWS, ZOOMS)
+        self.views = config.views
+        self.val_views = view_batches(self.data.val, CONTEXT_GEOMETRY, self.band, self.views, ZOOMS)
         self.val_x = self.val_views[0]  # the zoom-1 band: early stopping while fine-tuning
         self.val_y = self.data.val.labels
         self.rep = representative(self.data, self.band)
@@ -133,7 +134,7 @@ class Optimizer:
         """``model`` converted (``mode``) and measured; the row keeps its bytes as ``raw``."""
         raw = convert(model, mode, self.rep)
         meta = model_metadata(self.band, 0.5, {"uncertain_band": [0.5, 0.5]}, name, {}, self.run.record,
-                              sparsity=sparsity)
+                              sparsity=sparsity, views=self.views)
         row = measure_tflite(name, embed_metadata(raw, meta), self.val_views, self.val_y, params, sparsity)
         row["raw"] = raw
         return row
@@ -144,7 +145,7 @@ def fp32_students(opt: Optimizer, distill_epochs: int) -> Tuple[List[Row], str, 
     students), and the name and model of the best student by validation AUC."""
     rows = []
     if opt.teacher is not None:
-        teacher_views = view_batches(opt.data.val, CONTEXT_GEOMETRY, opt.teacher_geometry, VIEWS, ZOOMS)
+        teacher_views = view_batches(opt.data.val, CONTEXT_GEOMETRY, opt.teacher_geometry, opt.views, ZOOMS)
         rows.append(measure_keras("teacher fp32", opt.teacher, teacher_views, opt.val_y))
     rows.append(measure_keras("student fp32", opt.student, opt.val_views, opt.val_y))
     fp32 = {"student": (opt.student, rows[-1])}
@@ -212,7 +213,7 @@ def export_final(opt: Optimizer, final: Row, out: Path, targets: BandTargets,
                "command": opt.teacher_record.get("command")} if opt.teacher is not None else None
     meta = model_metadata(opt.band, threshold, band, final["variant"], cal["metrics"], opt.run.record,
                           teacher, final["sparsity"], input_quantization={"dtype": "int8"}, optimize_command=command,
-                          video_band=cal["video_band"])
+                          video_band=cal["video_band"], views=opt.views)
     data = embed_metadata(final["raw"], meta)
     check_size(final["variant"], len(data))
     ops = set(builtin_op_names(data))

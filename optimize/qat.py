@@ -9,19 +9,41 @@ from eyegrad.train.tf import keras
 qapi = tfmot.quantization.keras
 
 
-def quantize_aware_copy(model: keras.Model, preserve_sparsity: bool = False) -> keras.Model:
-    """``model`` with fake-quantization on every layer tfmot supports.
+class PassThroughQuantizeConfig(qapi.QuantizeConfig):
+    """No fake quantization: for the weightless custom layers (mirrors and differences), whose
+    int8 scales the converter calibrates from the representative data. Annotating them with it
+    keeps tfmot from asking its registry for a config it does not have (the pruning-preserving
+    scheme does for a custom layer that feeds a convolution)."""
 
-    The custom mirror layers carry no weights and are left to the converter, which
-    calibrates them from the representative data.
-    """
+    def get_weights_and_quantizers(self, layer):
+        return []
+
+    def get_activations_and_quantizers(self, layer):
+        return []
+
+    def set_quantize_weights(self, layer, quantize_weights):
+        pass
+
+    def set_quantize_activations(self, layer, quantize_activations):
+        pass
+
+    def get_output_quantizers(self, layer):
+        return []
+
+    def get_config(self):
+        return {}
+
+
+def quantize_aware_copy(model: keras.Model, preserve_sparsity: bool = False) -> keras.Model:
+    """``model`` with fake-quantization on every layer tfmot supports; the custom layers pass through
+    (``PassThroughQuantizeConfig``)."""
     def annotate(layer):
         if isinstance(layer, tuple(CUSTOM_OBJECTS.values())):
-            return layer
+            return qapi.quantize_annotate_layer(layer, quantize_config=PassThroughQuantizeConfig())
         return qapi.quantize_annotate_layer(layer)
 
     annotated = keras.models.clone_model(model, clone_function=annotate)
-    with qapi.quantize_scope(CUSTOM_OBJECTS):
+    with qapi.quantize_scope({**CUSTOM_OBJECTS, "PassThroughQuantizeConfig": PassThroughQuantizeConfig}):
         if preserve_sparsity:
             return qapi.quantize_apply(annotated, tfmot.experimental.combine.Default8BitPrunePreserveQuantizeScheme())
         return qapi.quantize_apply(annotated)

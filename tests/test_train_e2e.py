@@ -121,20 +121,23 @@ def test_optimize_exports_a_model_the_runtime_loads(tiny_run: Path, sample_image
             Detector(tiny_run / "variants" / row["file"])  # every variant loads
 
 
-def test_a_periocular_student_is_trained_exported_and_run_on_its_own_band(shared_data: Path, tmp_path: Path,
-                                                                         sample_images):
+def test_a_periocular_student_with_the_eye_comparisons_is_trained_exported_and_run_on_its_own_band(
+        shared_data: Path, tmp_path: Path, sample_images):
     run_dir, model = tmp_path / "run", tmp_path / "eyegrad.tflite"
     assert main(["train", "--data", str(shared_data / "mesonet_df" / "train"), "--limit", "8", "--epochs", "1",
-                 "--batch-size", "8", "--band", "periocular", "--out", str(run_dir), "--workers", "1"]) == 0
+                 "--batch-size", "8", "--band", "periocular", "--eye-consistency", "--out", str(run_dir),
+                 "--workers", "1"]) == 0
     assert main(["optimize", "--run", str(run_dir), "--out", str(model), "--variants-dir", str(tmp_path / "variants"),
                  "--sparsity", "0.5", "--prune-epochs", "1", "--qat-epochs", "1"]) == 0
     run = json.loads((run_dir / "run.json").read_text())
-    assert run["args"]["band"] == "periocular"
+    assert run["args"]["band"] == "periocular" and run["args"]["eye_consistency"] is True
     band = run["student_geometry"]
     assert (band["height"], band["width"]) == (64, 144)
     detector = Detector(model)
     assert detector.model.geometry.to_dict() == band  # the runtime cuts the band the student was trained on
     assert tuple(detector.model.tflite.input_shape[1:3]) == (64, 144)
+    ops = set(builtin_op_names(model.read_bytes()))
+    assert {"ABS", "SUB", "MUL", "STRIDED_SLICE"} <= ops and not any(op.startswith("CUSTOM") for op in ops)
     results = [detector.detect(str(path)) for path in sample_images]
     assert all(r.faces and 0.0 <= r.p_fake <= 1.0 for r in results)
 
@@ -170,6 +173,26 @@ def test_recalibrate_gives_an_old_model_the_current_views_and_keeps_its_weights(
     assert main(["optimize", "--run", str(tiny_run / "run"), "--recalibrate", str(other), "--out", str(new)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("eyegrad: error:") and "data and split" in err and "\n" not in err
+
+
+def test_recalibrate_with_one_view_scores_each_face_by_its_band_alone(tiny_run: Path, sample_images):
+    from eyegrad.runtime.decode import decode_image
+    from eyegrad.runtime.features import eye_features
+    from eyegrad.runtime.model import parse_metadata
+
+    exported = tiny_run / "eyegrad.tflite"  # written by the optimize test above
+    if not exported.is_file():
+        pytest.skip("needs the optimize test's export")
+    one_view = tiny_run / "one_view.tflite"
+    assert main(["optimize", "--run", str(tiny_run / "run"), "--recalibrate", str(exported), "--views", "band",
+                 "--out", str(one_view)]) == 0
+    assert parse_metadata(one_view.read_bytes())["views"] == ["band"]
+    detector = Detector(one_view)
+    for path in sample_images:
+        result = detector.detect(str(path))
+        face = result.faces[0]
+        band_alone = detector.model.predict_one(eye_features(decode_image(path), face.face, detector.model.geometry))
+        assert result.faces[0].p_fake == pytest.approx(band_alone, abs=1e-6)
 
 
 def test_a_run_split_before_files_v1_is_refused(tiny_run: Path, capsys):
