@@ -69,7 +69,7 @@ def markdown(report: Dict, plot_name: Optional[str] = None) -> str:
              "", *[f"> {note}" for note in im["notes"]], "",
              *models_table(report["models"]), "",
              "invoke: `Interpreter.invoke()` alone on one thread (Keras: one compiled call on one thread); "
-             "invokes per face: an eyegrad model averages its band and mirror views at each of its zooms "
+             "invokes per face: an eyegrad model averages the views its metadata lists at each of its zooms "
              "(metadata `views` x `zooms`), so inference per face is that many invokes; "
              "end-to-end (est.): the sum of the medians of every stage from encoded image to score, on the "
              "sample images (eyegrad: decode, faces, eyes, features of each band + inference per face; Meso-4: "

@@ -24,6 +24,8 @@ from .boxes import Face
 FEATURE_VERSION = "eyeband-sobel-v3"
 #: Names of the channels of the feature tensor, in order.
 CHANNELS = ("sobel_x", "sobel_y", "sobel_magnitude")
+#: The channel whose sign a left-right mirror turns (the x gradient).
+MIRROR_NEGATED_CHANNEL = CHANNELS.index("sobel_x")
 #: Gradients of gray/255 are multiplied by this, then clipped to +-FEATURE_CLIP.
 FEATURE_SCALE = 4.0
 #: Features are clipped to +-this value after scaling.
@@ -126,7 +128,7 @@ def mirror_features(features: np.ndarray) -> np.ndarray:
     """The features of the left-right mirrored band: flipped, with the x gradient negated
     (one H x W x C tensor or a batch of them)."""
     out = features[..., ::-1, :].copy()
-    out[..., 0] *= -1.0
+    out[..., MIRROR_NEGATED_CHANNEL] *= -1.0
     return out
 
 

@@ -42,7 +42,7 @@ def configure(p: argparse.ArgumentParser) -> None:
                         "and write it with a new threshold, band and metrics to --out")
     p.add_argument("--views", nargs="+", choices=VIEWS, default=D.views,
                    help="the views a face's p_fake is the mean of, each one model invoke: the band and its "
-                        "mirror image (default), or the band alone at half the cost")
+                        "mirror image (default, also with --recalibrate), or the band alone at half the cost")
     p.add_argument("--workers", type=number(int, 0), default=D.workers)
 
 
@@ -69,9 +69,17 @@ def check_band_targets(config: OptimizeConfig) -> None:
         raise EyegradError(str(exc)) from None
 
 
+def check_views(config: OptimizeConfig) -> None:
+    """A one-line error unless the views are the band, then at most the mirrored band (the band is
+    what fine-tuning stops early on)."""
+    if config.views[0] != "band" or len(set(config.views)) != len(config.views):
+        raise EyegradError(f"--views is 'band' or 'band mirrored', not {' '.join(config.views)!r}")
+
+
 def run(args: argparse.Namespace) -> int:
     config = OptimizeConfig.from_args(args)
     check_band_targets(config)
+    check_views(config)
     check_inputs(config)
     show_progress()
     command = " ".join(["eyegrad"] + sys.argv[1:])

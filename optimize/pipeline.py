@@ -10,7 +10,7 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -48,14 +48,6 @@ def representative(data: RunData, band: BandGeometry, n: int = 300, seed: int = 
     return plain_batch(data.train.subset(np.sort(idx)), CONTEXT_GEOMETRY, band)
 
 
-def copy_of(model: keras.Model, band: BandGeometry,
-            builder: Callable[[Tuple[int, int, int]], keras.Model]) -> keras.Model:
-    """A fresh ``builder`` model on ``band`` with ``model``'s weights (the original is left as it is)."""
-    fresh = builder((band.height, band.width, 3))
-    fresh.set_weights(model.get_weights())
-    return fresh
-
-
 class Optimizer:
     """Holds a training run's data and models while the variants are made and measured.
 
@@ -70,7 +62,7 @@ class Optimizer:
         self.data = run_data(self.run, config.workers)
         self.settings = TrainSettings.for_run(self.run.config)
         self.band = student_geometry(self.run.config)
-        # every variant is scored like the runtime does: the mean over the views of metadata.py
+        # every variant is scored like the runtime does: the mean over the views asked (band first)
         self.views = config.views
         self.val_views = view_batches(self.data.val, CONTEXT_GEOMETRY, self.band, self.views, ZOOMS)
         self.val_x = self.val_views[0]  # the zoom-1 band: early stopping while fine-tuning
@@ -86,6 +78,12 @@ class Optimizer:
         if (self.teacher_run / "teacher.weights.h5").exists():
             self.teacher = build_teacher((self.teacher_geometry.height, self.teacher_geometry.width, 3))
             self.teacher.load_weights(str(self.teacher_run / "teacher.weights.h5"))
+
+    def copy(self, model: keras.Model) -> keras.Model:
+        """A fresh student of the run's architecture with ``model``'s weights (``model`` is left as it is)."""
+        fresh = self.build_student((self.band.height, self.band.width, 3))
+        fresh.set_weights(model.get_weights())
+        return fresh
 
     def sequence(self, bands: Sequence[BandGeometry] = ()) -> AugmentedBands:
         """Augmented training batches of ``bands`` (default: the student's), made as the run made them."""
@@ -104,8 +102,8 @@ class Optimizer:
         the control that tells the teacher's share of a gain from that of the extra epochs.
         The soft targets are the ensemble of the teacher and the trained student (frozen)."""
         seed_everything(self.settings.seed)
-        student = copy_of(self.student, self.band, self.build_student)
-        distiller = Distiller(student, self.teacher, temperature, alpha, band_teacher=copy_of(self.student, self.band, self.build_student))
+        student = self.copy(self.student)
+        distiller = Distiller(student, self.teacher, temperature, alpha, band_teacher=self.copy(self.student))
         self.fine_tune(distiller, self.sequence([self.band, self.teacher_geometry]),
                        dataclasses.replace(self.settings, epochs=epochs))
         return student
@@ -115,7 +113,7 @@ class Optimizer:
 
         No weight averaging: weights of epochs with different pruning masks average to a dense model."""
         seq = self.sequence()
-        pruned = prunable_copy(copy_of(model, self.band, self.build_student), sparsity, end_step=int(len(seq) * epochs * 0.7))
+        pruned = prunable_copy(self.copy(model), sparsity, end_step=int(len(seq) * epochs * 0.7))
         pruned._name = f"pruned{int(sparsity * 100)}"
         settings = dataclasses.replace(self.settings, epochs=epochs, learning_rate=self.settings.learning_rate / 5,
                                        patience=epochs, average_last=0)
@@ -124,7 +122,7 @@ class Optimizer:
 
     def qat(self, model: keras.Model, epochs: int, preserve_sparsity: bool) -> keras.Model:
         """Quantization-aware fine-tuning of a copy of ``model``."""
-        q = quantize_aware_copy(copy_of(model, self.band, self.build_student), preserve_sparsity)
+        q = quantize_aware_copy(self.copy(model), preserve_sparsity)
         q._name = "qat"
         self.fine_tune(q, self.sequence(), dataclasses.replace(
             self.settings, epochs=epochs, learning_rate=self.settings.learning_rate / 10, patience=epochs))
@@ -199,7 +197,7 @@ def optimize(config: OptimizeConfig, command: Optional[str] = None) -> List[Row]
     final_row = {k: v for k, v in final.items() if k != "raw"}
     rows.append({**final_row, "variant": f"final ({final['variant']})", "size_bytes": len(final_bytes),
                  "file": os.path.relpath(config.out, config.variants_dir)})
-    write_variants(rows, config.variants_dir, opt.run.record, opt.band)
+    write_variants(rows, config.variants_dir, opt.run.record, opt.band, opt.views)
     save_optimize(config, command)
     return rows
 
@@ -230,9 +228,10 @@ def variant_file(variant: str) -> str:
     return variant.replace(" ", "_").replace("%", "pct").replace("(", "").replace(")", "") + ".tflite"
 
 
-def write_variants(rows: List[Row], variants_dir: Path, run_record: Dict[str, Any], band: BandGeometry) -> None:
-    """Each .tflite variant (its metadata naming ``band``), variants.json (manifest and table) and the
-    markdown table."""
+def write_variants(rows: List[Row], variants_dir: Path, run_record: Dict[str, Any], band: BandGeometry,
+                   views: Sequence[str]) -> None:
+    """Each .tflite variant (its metadata naming ``band`` and the ``views`` it was scored on),
+    variants.json (manifest and table) and the markdown table."""
     variants_dir.mkdir(parents=True, exist_ok=True)
     manifest = []
     for r in rows:
@@ -241,7 +240,7 @@ def write_variants(rows: List[Row], variants_dir: Path, run_record: Dict[str, An
         if "raw" in r:
             meta = model_metadata(band, 0.5, {"uncertain_band": [0.5, 0.5]}, r["variant"],
                                   {"validation_auc": r["auc"], "validation_accuracy": r["accuracy"]}, run_record,
-                                  sparsity=r["sparsity"])
+                                  sparsity=r["sparsity"], views=views)
             entry["file"] = variant_file(r["variant"])
             (variants_dir / entry["file"]).write_bytes(embed_metadata(r["raw"], meta))
         manifest.append(entry)

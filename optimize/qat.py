@@ -1,6 +1,8 @@
 """Quantization-aware training copies (pruning-preserving when the model is sparse)."""
 from __future__ import annotations
 
+from typing import Dict, List
+
 import tensorflow_model_optimization as tfmot
 
 from eyegrad.train.layers import CUSTOM_OBJECTS
@@ -15,22 +17,26 @@ class PassThroughQuantizeConfig(qapi.QuantizeConfig):
     keeps tfmot from asking its registry for a config it does not have (the pruning-preserving
     scheme does for a custom layer that feeds a convolution)."""
 
-    def get_weights_and_quantizers(self, layer):
+    def get_weights_and_quantizers(self, layer: keras.layers.Layer) -> List:
+        """None: the layer has no weights."""
         return []
 
-    def get_activations_and_quantizers(self, layer):
+    def get_activations_and_quantizers(self, layer: keras.layers.Layer) -> List:
+        """None: the layer has no activation."""
         return []
 
-    def set_quantize_weights(self, layer, quantize_weights):
-        pass
+    def set_quantize_weights(self, layer: keras.layers.Layer, quantize_weights: List) -> None:
+        """Nothing to set."""
 
-    def set_quantize_activations(self, layer, quantize_activations):
-        pass
+    def set_quantize_activations(self, layer: keras.layers.Layer, quantize_activations: List) -> None:
+        """Nothing to set."""
 
-    def get_output_quantizers(self, layer):
+    def get_output_quantizers(self, layer: keras.layers.Layer) -> List:
+        """None: the converter calibrates the output."""
         return []
 
-    def get_config(self):
+    def get_config(self) -> Dict:
+        """No settings."""
         return {}
 
 

@@ -121,23 +121,31 @@ def test_optimize_exports_a_model_the_runtime_loads(tiny_run: Path, sample_image
             Detector(tiny_run / "variants" / row["file"])  # every variant loads
 
 
-def test_a_periocular_student_with_the_eye_comparisons_is_trained_exported_and_run_on_its_own_band(
-        shared_data: Path, tmp_path: Path, sample_images):
-    run_dir, model = tmp_path / "run", tmp_path / "eyegrad.tflite"
+@pytest.mark.parametrize("consistency_and_views", [((), ("band", "mirrored")), (("--eye-consistency",), ("band",))],
+                         ids=["two views", "eye comparisons, one view"])
+def test_a_periocular_student_is_trained_exported_and_run_on_its_own_band(
+        shared_data: Path, tmp_path: Path, sample_images, consistency_and_views):
+    from eyegrad.runtime.model import parse_metadata
+
+    consistency, views = consistency_and_views
+    run_dir, model, variants = tmp_path / "run", tmp_path / "eyegrad.tflite", tmp_path / "variants"
     assert main(["train", "--data", str(shared_data / "mesonet_df" / "train"), "--limit", "8", "--epochs", "1",
-                 "--batch-size", "8", "--band", "periocular", "--eye-consistency", "--out", str(run_dir),
+                 "--batch-size", "8", "--band", "periocular", *consistency, "--out", str(run_dir),
                  "--workers", "1"]) == 0
-    assert main(["optimize", "--run", str(run_dir), "--out", str(model), "--variants-dir", str(tmp_path / "variants"),
-                 "--sparsity", "0.5", "--prune-epochs", "1", "--qat-epochs", "1"]) == 0
+    assert main(["optimize", "--run", str(run_dir), "--out", str(model), "--variants-dir", str(variants),
+                 "--sparsity", "0.5", "--prune-epochs", "1", "--qat-epochs", "1", "--views", *views]) == 0
     run = json.loads((run_dir / "run.json").read_text())
-    assert run["args"]["band"] == "periocular" and run["args"]["eye_consistency"] is True
+    assert run["args"]["band"] == "periocular" and run["args"]["eye_consistency"] is bool(consistency)
+    for path in [model, *variants.glob("*.tflite")]:  # the views every file was scored on
+        assert parse_metadata(path.read_bytes())["views"] == list(views), path.name
     band = run["student_geometry"]
     assert (band["height"], band["width"]) == (64, 144)
     detector = Detector(model)
     assert detector.model.geometry.to_dict() == band  # the runtime cuts the band the student was trained on
     assert tuple(detector.model.tflite.input_shape[1:3]) == (64, 144)
     ops = set(builtin_op_names(model.read_bytes()))
-    assert {"ABS", "SUB", "MUL", "STRIDED_SLICE"} <= ops and not any(op.startswith("CUSTOM") for op in ops)
+    assert ("MUL" in ops) is bool(consistency)  # the mirrored comparison's sign flip
+    assert {"ABS", "SUB", "STRIDED_SLICE"} <= ops and not any(op.startswith("CUSTOM") for op in ops)
     results = [detector.detect(str(path)) for path in sample_images]
     assert all(r.faces and 0.0 <= r.p_fake <= 1.0 for r in results)
 
@@ -176,9 +184,15 @@ def test_recalibrate_gives_an_old_model_the_current_views_and_keeps_its_weights(
 
 
 def test_recalibrate_with_one_view_scores_each_face_by_its_band_alone(tiny_run: Path, sample_images):
+    from eyegrad.optimize.rundata import run_data
+    from eyegrad.optimize.variants import load_tflite
     from eyegrad.runtime.decode import decode_image
-    from eyegrad.runtime.features import eye_features
+    from eyegrad.runtime.features import BandGeometry, eye_features
+    from eyegrad.runtime.metrics import roc_auc
     from eyegrad.runtime.model import parse_metadata
+    from eyegrad.train.cache import CONTEXT_GEOMETRY
+    from eyegrad.train.config import load_run
+    from eyegrad.train.sequence import plain_batch
 
     exported = tiny_run / "eyegrad.tflite"  # written by the optimize test above
     if not exported.is_file():
@@ -186,13 +200,17 @@ def test_recalibrate_with_one_view_scores_each_face_by_its_band_alone(tiny_run: 
     one_view = tiny_run / "one_view.tflite"
     assert main(["optimize", "--run", str(tiny_run / "run"), "--recalibrate", str(exported), "--views", "band",
                  "--out", str(one_view)]) == 0
-    assert parse_metadata(one_view.read_bytes())["views"] == ["band"]
+    meta = parse_metadata(one_view.read_bytes())
+    assert meta["views"] == ["band"]
+    data = run_data(load_run(tiny_run / "run"))
+    band_scores = load_tflite(exported.read_bytes()).predict(plain_batch(data.val, CONTEXT_GEOMETRY,
+                                                                         BandGeometry.from_dict(meta["geometry"])))
+    assert meta["metrics"]["validation"]["auc"] == pytest.approx(roc_auc(data.val.labels, band_scores.reshape(-1)))
     detector = Detector(one_view)
     for path in sample_images:
-        result = detector.detect(str(path))
-        face = result.faces[0]
+        face = detector.detect(str(path)).faces[0]
         band_alone = detector.model.predict_one(eye_features(decode_image(path), face.face, detector.model.geometry))
-        assert result.faces[0].p_fake == pytest.approx(band_alone, abs=1e-6)
+        assert face.p_fake == pytest.approx(band_alone, abs=1e-6)
 
 
 def test_a_run_split_before_files_v1_is_refused(tiny_run: Path, capsys):

@@ -1,6 +1,10 @@
 """Small custom layers (serializable, so pruning and QAT can clone the model)."""
 from __future__ import annotations
 
+from typing import Sequence
+
+from eyegrad.runtime.features import MIRROR_NEGATED_CHANNEL
+
 from .tf import keras, tf
 
 
@@ -13,7 +17,7 @@ class HorizontalMirror(keras.layers.Layer):
     which corrupted the mirrored features of every int8 export (STRIDED_SLICE keeps the scale).
     """
 
-    def call(self, inputs):
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
         return inputs[:, :, ::-1, :]
 
 
@@ -21,7 +25,7 @@ class HorizontalMirror(keras.layers.Layer):
 class AbsoluteDifference(keras.layers.Layer):
     """|a - b| of two tensors of the same shape."""
 
-    def call(self, inputs):
+    def call(self, inputs: Sequence[tf.Tensor]) -> tf.Tensor:
         a, b = inputs
         return tf.abs(a - b)
 
@@ -37,7 +41,7 @@ class EyeShiftDifference(keras.layers.Layer):
         super().__init__(**kwargs)
         self.shift = int(shift)
 
-    def call(self, inputs):
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
         return tf.abs(inputs[:, :, :-self.shift, :] - inputs[:, :, self.shift:, :])
 
     def get_config(self) -> dict:
@@ -46,27 +50,21 @@ class EyeShiftDifference(keras.layers.Layer):
 
 @keras.utils.register_keras_serializable(package="eyegrad")
 class EyeMirrorDifference(keras.layers.Layer):
-    """|band - its left-right mirror| on the left half: each eye meets the mirror image of the
-    other (pupil outline, lids, iris edge). The mirror turns the sign of the horizontal
-    gradient, so channel ``sign_flip_channel`` is negated in the mirrored copy. The mirror is a
-    strided slice, as in ``HorizontalMirror``."""
+    """|band - its mirror view| on the left half, the mirror view being the runtime's
+    (``features.mirror_features``: flipped, the x gradient negated): each eye meets the mirror
+    image of the other (pupil outline, lids, iris edge). The flip is a strided slice, as in
+    ``HorizontalMirror``."""
 
-    def __init__(self, sign_flip_channel: int, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.sign_flip_channel = int(sign_flip_channel)
-
-    def build(self, input_shape) -> None:
+    def build(self, input_shape: tf.TensorShape) -> None:
         """The band's half width and the channel signs, from the model's input shape."""
         self.half = int(input_shape[2]) // 2
-        self.signs = tf.constant([-1.0 if c == self.sign_flip_channel else 1.0 for c in range(int(input_shape[-1]))])
+        self.signs = tf.constant([-1.0 if c == MIRROR_NEGATED_CHANNEL else 1.0 for c in range(int(input_shape[-1]))])
         super().build(input_shape)
 
-    def call(self, inputs):
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
         mirrored = inputs[:, :, ::-1, :][:, :, :self.half, :] * self.signs
         return tf.abs(inputs[:, :, :self.half, :] - mirrored)
 
-    def get_config(self) -> dict:
-        return {**super().get_config(), "sign_flip_channel": self.sign_flip_channel}
 
 
 CUSTOM_OBJECTS = {layer.__name__: layer for layer in (HorizontalMirror, AbsoluteDifference, EyeShiftDifference,
