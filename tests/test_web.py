@@ -6,6 +6,7 @@ import base64
 import io
 import stat
 import tempfile
+import threading
 import time
 import wave
 from concurrent.futures import ThreadPoolExecutor
@@ -236,6 +237,24 @@ def test_timeout_is_503_and_the_worker_comes_back(face_bytes):
                 break
             time.sleep(0.05)
         assert client.get("/healthz").get_json()["idle_workers"] == 1
+    finally:
+        app.extensions["eyegrad_pool"].close()
+
+
+def test_every_detector_thread_runs_before_the_first_request(face_bytes):
+    """Threads started under load would look like a leak to a server's monitoring (and did to the load test)."""
+    def detector_threads() -> set:
+        return {t.ident for t in threading.enumerate() if t.name.startswith("eyegrad-detect")}
+
+    others = detector_threads()
+    app = create_app(workers=3)
+    try:
+        started = detector_threads() - others
+        assert len(started) == 3
+        client = app.test_client()
+        for _ in range(4):
+            assert client.post("/api/detect", data=face_bytes, content_type="image/jpeg").status_code == 200
+        assert detector_threads() - others == started
     finally:
         app.extensions["eyegrad_pool"].close()
 

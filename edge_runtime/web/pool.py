@@ -8,6 +8,7 @@ its timeout while the job, if it has not started yet, is cancelled.
 from __future__ import annotations
 
 import queue
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Callable, TypeVar
@@ -37,6 +38,15 @@ class DetectorPool:
         for d in detectors:
             self._idle.put(d)
         self._executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="eyegrad-detect")
+        self._start_every_thread()
+
+    def _start_every_thread(self) -> None:
+        """Start all ``size`` worker threads now, where the executor would start one per job as
+        jobs arrive: the server has its whole thread count before the first request (each job
+        waits at a barrier until all are running, so none of them can take two)."""
+        barrier = threading.Barrier(self.size)
+        for started in [self._executor.submit(barrier.wait) for _ in range(self.size)]:
+            started.result()
 
     @property
     def idle(self) -> int:
