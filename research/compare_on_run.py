@@ -63,5 +63,6 @@ def main() -> int:
     print_table(f"validation of {run_dir}", val.labels, rows, scores)
     return 0
 
+
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -66,6 +66,5 @@ class EyeMirrorDifference(keras.layers.Layer):
         return tf.abs(inputs[:, :, :self.half, :] - mirrored)
 
 
-
 CUSTOM_OBJECTS = {layer.__name__: layer for layer in (HorizontalMirror, AbsoluteDifference, EyeShiftDifference,
                                                       EyeMirrorDifference)}
